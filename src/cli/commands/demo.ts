@@ -1,0 +1,105 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ensureOntology, ingestPhenopackets } from '../../ingest/index.js';
+import { loadOntology } from '../../ontology/index.js';
+import { OxigraphStore } from '../../store/index.js';
+import { downloadReleases } from '../download.js';
+import { CliError, findHpo, progressLine, resolveDataDir } from '../util.js';
+import { int, serve } from './serve.js';
+
+export const EXAMPLE_QUERIES: { title: string; sparql: string }[] = [
+  {
+    title: 'Patients with an observed Seizure or any descendant of it',
+    sparql: `PREFIX hx: <https://w3id.org/harmonia/vocab#>
+PREFIX obo: <http://purl.obolibrary.org/obo/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT (COUNT(DISTINCT ?p) AS ?patients) WHERE {
+  ?p hx:hasPhenotype ?c .
+  ?c rdfs:subClassOf* obo:HP_0001250 .
+}`,
+  },
+  {
+    title: 'The ten most frequent diagnoses',
+    sparql: `PREFIX hx: <https://w3id.org/harmonia/vocab#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?disease ?label (COUNT(?p) AS ?patients) WHERE {
+  ?p hx:hasDisease ?disease .
+  OPTIONAL { ?disease rdfs:label ?label }
+} GROUP BY ?disease ?label ORDER BY DESC(?patients) LIMIT 10`,
+  },
+  {
+    title: "One patient's phenotypes with HPO labels and UMLS CUIs",
+    sparql: `PREFIX hx: <https://w3id.org/harmonia/vocab#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?term ?label ?cui WHERE {
+  ?p hx:id "PMID_23086397_Patient_4" ; hx:hasPhenotype ?term .
+  ?term rdfs:label ?label .
+  OPTIONAL { ?term hx:umlsCui ?cui }
+}`,
+  },
+];
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('build a store from the real HPO and phenopacket data, serve it, and print example queries')
+    .option('--data <dir>', 'data directory (default: HARMONIA_DATA, else ../shared/data, else download the official releases)')
+    .option('--store <dir>', 'store directory', '.harmonia/demo-store')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', '3000')
+    .option('--no-serve', 'build the store and print the queries, without serving')
+    .action(async (opts) => {
+      const log = (s: string): void => void process.stderr.write(s);
+      let dataDir = resolveDataDir(opts.data);
+      if (!dataDir) {
+        dataDir = resolve('.harmonia', 'downloads');
+        log(`no local data directory (--data, HARMONIA_DATA, ../shared/data): downloading the official releases to ${dataDir}\n`);
+        await downloadReleases(dataDir, log);
+      }
+      const hpo = findHpo(dataDir);
+      if (!hpo) throw new CliError(`${dataDir}: no HPO file under ontologies/ (expected hp.json[.gz] or hp.obo[.gz])`);
+      const sources = phenopacketSources(dataDir);
+      if (sources.length === 0) throw new CliError(`${dataDir}: no phenopackets under phenopackets/`);
+      log(`data: ${dataDir}\nstore: ${resolve(opts.store)}\n`);
+      const store = await OxigraphStore.open(opts.store, { create: true, write: true });
+      try {
+        const ontology = loadOntology(hpo);
+        if (await ensureOntology(store, ontology)) log(`loaded HPO ${ontology.version}: ${ontology.size} terms\n`);
+        const progress = progressLine();
+        const s = await ingestPhenopackets(store, sources, { onProgress: (p) => progress.update(`ingesting: read ${p.read}, accepted ${p.accepted}, unchanged ${p.unchanged}, rejected ${p.rejected}`) });
+        progress.done();
+        log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s; ${store.size()} triples\n`);
+      } finally {
+        store.close();
+      }
+      if (!opts.serve) {
+        printQueries('http://127.0.0.1:3000');
+        return;
+      }
+      const optional = (rel: string): string | undefined => (existsSync(join(dataDir!, rel)) ? join(dataDir!, rel) : undefined);
+      const running = await serve(opts.store, {
+        host: opts.host,
+        port: int(opts.port, '--port'),
+        annotations: optional('annotations/phenotype.hpoa.gz') ?? optional('annotations/phenotype.hpoa'),
+        geneAnnotations: optional('annotations/genes_to_phenotype.txt.gz'),
+        mmeSchema: optional('specs/mme-api.schema.json'),
+      });
+      process.stdout.write(`\nHarmonia demo: SPARQL endpoint at ${running.url}/sparql (Ctrl-C to stop)\n`);
+      printQueries(running.url);
+    });
+}
+
+function phenopacketSources(dataDir: string): string[] {
+  const dir = join(dataDir, 'phenopackets');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => /\.(zip|jsonl|json)$/i.test(f)).sort().map((f) => join(dir, f));
+}
+
+function printQueries(url: string): void {
+  const out = process.stdout;
+  EXAMPLE_QUERIES.forEach((q, i) => {
+    out.write(`\n# ${i + 1}. ${q.title}\n`);
+    out.write(`curl -s ${url}/sparql -H 'Accept: text/csv' --data-urlencode query@- <<'SPARQL'\n${q.sparql}\nSPARQL\n`);
+  });
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { ensureOntology, ingestMapping, ingestPhenopackets, type IngestSummary } from '../../ingest/index.js';
+import { loadOntology } from '../../ontology/index.js';
+import { OxigraphStore } from '../../store/index.js';
+import { CliError, progressLine } from '../util.js';
+
+export function register(program: Command): void {
+  program
+    .command('ingest')
+    .description('ingest phenopackets (.json, folders, .zip, .jsonl) or a YARRRML-mapped export into a store')
+    .requiredOption('--store <dir>', 'store directory (created when missing)')
+    .option('--hpo <file>', 'HPO release (hp.json, hp.json.gz, hp.obo, hp.obo.gz); required on the first ingest')
+    .option('--sssom <file...>', 'SSSOM mapping files adding UMLS CUIs to HPO terms')
+    .option('--mapping <file>', 'a YARRRML mapping (see docs/mappings.md) instead of phenopackets')
+    .option('--source <name=path...>', 'with --mapping: point a source of the mapping at another file')
+    .option('--batch <n>', 'patients per atomic commit', '1000')
+    .option('--json', 'print the summary as JSON')
+    .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files')
+    .action(async (sources: string[], opts) => {
+      if (!opts.mapping && sources.length === 0 && !opts.hpo) throw new CliError('nothing to ingest: give phenopacket sources, --mapping or --hpo');
+      const store = await OxigraphStore.open(opts.store, { create: true, write: true });
+      try {
+        if (opts.hpo) {
+          const ontology = loadOntology(opts.hpo, { sssom: opts.sssom });
+          if (await ensureOntology(store, ontology)) process.stderr.write(`loaded HPO ${ontology.version} (${ontology.size} terms)\n`);
+        }
+        const progress = progressLine();
+        let summary: IngestSummary;
+        if (opts.mapping) {
+          const overrides = Object.fromEntries((opts.source ?? []).map((s: string) => {
+            const i = s.indexOf('=');
+            if (i <= 0) throw new CliError(`--source ${s}: expected name=path`);
+            return [s.slice(0, i), s.slice(i + 1)];
+          }));
+          summary = await ingestMapping(store, opts.mapping, { sources: overrides });
+        } else {
+          summary = await ingestPhenopackets(store, sources, {
+            batchSize: Number(opts.batch),
+            onProgress: (p) => progress.update(`read ${p.read}  accepted ${p.accepted}  unchanged ${p.unchanged}  rejected ${p.rejected}`),
+          });
+        }
+        progress.done();
+        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        else printSummary(summary);
+      } finally {
+        store.close();
+      }
+    });
+}
+
+function printSummary(s: IngestSummary): void {
+  const out = process.stdout;
+  out.write(`read ${s.read} records: ${s.accepted} accepted (${s.replaced} replaced), ${s.unchanged} unchanged, ${s.rejected} rejected\n`);
+  out.write(`${s.triplesAdded} triples written, ${s.storeTriples} in the store, ${s.termIssues} term notes, ${s.seconds} s\n`);
+  for (const r of s.rejections.slice(0, 50)) {
+    out.write(`  ${r.stage === 'duplicate' ? 'replaced' : 'rejected'}: ${r.file}${r.entry ? '!' + r.entry : ''}${r.line ? ':' + r.line : ''}${r.id ? ` (${r.id})` : ''}: ${r.reason}\n`);
+  }
+  if (s.rejections.length > 50) out.write(`  ... and ${s.rejections.length - 50} more (see \`harmonia stats --store DIR --json\` and the quarantine)\n`);
+}

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  buildDiagnosisContext, buildRetrievalContext, diagnoseAll, evaluateDiagnosis, evaluateRetrieval, loadGenesToPhenotype,
+  loadHpoa, loadProfiles, profilesFromStore, similarAll, type QuerySpec,
+} from '../../retrieve/index.js';
+import { OxigraphStore } from '../../store/index.js';
+import { CliError } from '../util.js';
+import { int } from './serve.js';
+
+// `harmonia similar`, `harmonia diagnose`, `harmonia eval retrieval|diagnosis`: one JSON line per query.
+
+function querySpec(opts: { query?: string[]; hpo?: string; patient?: string }): QuerySpec {
+  const given = [opts.query?.length ? 'query' : '', opts.hpo ? 'hpo' : '', opts.patient ? 'patient' : ''].filter(Boolean);
+  if (given.length !== 1) throw new CliError('give exactly one of --query FILE, --hpo HP:x,HP:y or --patient ID');
+  if (opts.query?.length) return { files: opts.query };
+  if (opts.hpo) return { hpo: opts.hpo };
+  return { patient: opts.patient! };
+}
+
+async function openStore(dir: string) {
+  const store = await OxigraphStore.open(dir);
+  const ontology = store.ontology();
+  if (!ontology) throw new CliError(`${dir}: the store has no ontology; ingest with --hpo first`);
+  return { store, ontology };
+}
+
+function print(json: boolean, line: object): void {
+  if (json) return void process.stdout.write(JSON.stringify(line) + '\n');
+  const r = line as { query: string; error?: string; results?: { patient?: string; disease?: string; label?: string; score: number }[] };
+  if (r.error) return void process.stdout.write(`${r.query}: error: ${r.error}\n`);
+  process.stdout.write(`${r.query}\n`);
+  for (const [i, x] of (r.results ?? []).entries()) process.stdout.write(`  ${String(i + 1).padStart(3)}. ${(x.patient ?? x.disease)!.padEnd(40)} ${x.score.toFixed(4)}${x.label ? '  ' + x.label : ''}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('similar')
+    .description('find the patients most similar to a phenopacket, a list of HPO terms, or a stored patient')
+    .requiredOption('--store <dir>', 'store directory')
+    .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines (each phenopacket one query)')
+    .option('--hpo <ids>', 'comma-separated HPO ids (prefix one with - to mark it excluded)')
+    .option('--patient <id>', 'a patient already in the store (never returned as its own match)')
+    .option('--top <k>', 'results per query', '10')
+    .option('--method <name>', 'similarity method (see docs/retrieval.md); default: the best on our evaluation')
+    .option('--annotations <file>', 'phenotype.hpoa: information content from disease annotations instead of the stored patients')
+    .option('--exclude-same-publication', 'leave out patients from the query’s own publication')
+    .option('--explain', 'add matched term pairs and their most informative common ancestor')
+    .option('--json', 'one JSON line per query')
+    .action(async (opts) => {
+      const spec = querySpec(opts);
+      const { store, ontology } = await openStore(opts.store);
+      const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
+      const ctx = buildRetrievalContext(ontology, profilesFromStore(store), { annotations });
+      let failed = false;
+      for await (const r of similarAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
+        if ('error' in r) failed = true;
+        print(opts.json, r);
+      }
+      store.close();
+      if (failed) process.exitCode = 1;
+    });
+
+  program
+    .command('diagnose')
+    .description('rank the diseases of phenotype.hpoa for a phenopacket or a list of HPO terms')
+    .requiredOption('--store <dir>', 'store directory (for the ontology and stored patients)')
+    .requiredOption('--annotations <file>', 'HPO disease annotations (phenotype.hpoa, either column format)')
+    .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines')
+    .option('--hpo <ids>', 'comma-separated HPO ids (prefix with - for excluded)')
+    .option('--patient <id>', 'a patient already in the store')
+    .option('--top <k>', 'diseases per query', '10')
+    .option('--method <name>', 'lr (default: likelihood ratio with frequencies and excluded features) or resnik-bma')
+    .option('--genes', "use the patient's genes as evidence (needs gene annotations)")
+    .option('--gene-annotations <file>', 'genes_to_phenotype file (default: next to --annotations)')
+    .option('--json', 'one JSON line per query')
+    .action(async (opts) => {
+      const spec = querySpec(opts);
+      const { store, ontology } = await openStore(opts.store);
+      const hpoa = loadHpoa(opts.annotations, ontology);
+      const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
+      if (opts.genes && !genesFile) throw new CliError('--genes needs --gene-annotations FILE (genes_to_phenotype.txt)');
+      const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, profilesFromStore(store), { annotations: hpoa }).index };
+      let failed = false;
+      for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes })) {
+        if ('error' in r) failed = true;
+        print(opts.json, r);
+      }
+      store.close();
+      if (failed) process.exitCode = 1;
+    });
+
+  const evalCmd = program.command('eval').description('evaluate retrieval or disease ranking on labelled phenopackets');
+  evalCmd
+    .command('retrieval')
+    .description('hit@1, hit@10 and MRR of patient retrieval; relevant = shares a diagnosis; the query’s own publication is left out')
+    .requiredOption('--store <dir>', 'store directory: the candidates')
+    .requiredOption('--query <file...>', 'phenopackets used as queries')
+    .option('--method <name>', 'similarity method')
+    .option('--annotations <file>', 'phenotype.hpoa for annotation-based information content')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const { store, ontology } = await openStore(opts.store);
+      const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
+      const ctx = buildRetrievalContext(ontology, profilesFromStore(store), { annotations });
+      const { profiles } = await loadProfiles(opts.query, ontology);
+      const r = evaluateRetrieval(ctx, profiles, { method: opts.method });
+      store.close();
+      process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+    });
+  evalCmd
+    .command('diagnosis')
+    .description('hit@1, hit@10 and MRR of disease ranking against each phenopacket’s diagnosis')
+    .requiredOption('--store <dir>', 'store directory (for the ontology)')
+    .requiredOption('--annotations <file>', 'phenotype.hpoa')
+    .requiredOption('--query <file...>', 'phenopackets used as queries')
+    .option('--method <name>', 'lr or resnik-bma')
+    .option('--genes', 'use genes as evidence')
+    .option('--gene-annotations <file>', 'genes_to_phenotype file')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const { store, ontology } = await openStore(opts.store);
+      const hpoa = loadHpoa(opts.annotations, ontology);
+      const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
+      const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
+      const { profiles } = await loadProfiles(opts.query, ontology);
+      const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes });
+      store.close();
+      process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+    });
+}
+
+function findGenesFile(annotations: string): string | undefined {
+  for (const name of ['genes_to_phenotype.txt.gz', 'genes_to_phenotype.txt']) {
+    const f = join(dirname(annotations), name);
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}

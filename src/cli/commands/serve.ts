@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG, startServer, type RouteFactory, type RunningServer, type ServerConfig } from '../../server/index.js';
+import { CliError } from '../util.js';
+import { extraRoutes } from '../routes.js';
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a store over HTTP: SPARQL 1.1 Protocol at /sparql, /health, cohorts and retrieval APIs')
+    .requiredOption('--store <dir>', 'store directory')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '3000')
+    .option('--timeout <ms>', 'per-query time limit for /sparql', '30000')
+    .option('--max-rows <n>', 'most rows a SELECT returns', '10000')
+    .option('--max-body <bytes>', 'largest request body', String(1 << 20))
+    .option('--cors <origins>', "allowed CORS origins: '*' or a comma-separated list, 'none' to disable", '*')
+    .option('--update-token <token>', 'enable SPARQL Update for requests bearing this token (or HARMONIA_UPDATE_TOKEN)')
+    .option('--annotations <file>', 'phenotype.hpoa: enables POST /diagnose and annotation-based information content')
+    .option('--gene-annotations <file>', 'genes_to_phenotype file: gene evidence for POST /diagnose')
+    .option('--mme-schema <file>', 'the Matchmaker Exchange JSON Schema: enables POST /match')
+    .option('--contact-name <name>', 'contact returned with every Matchmaker Exchange match', DEFAULT_CONFIG.contact.name)
+    .option('--contact-href <uri>', 'contact URI (mailto: or https:)', DEFAULT_CONFIG.contact.href)
+    .option('--contact-institution <name>', 'contact institution')
+    .action(async (opts) => {
+      const running = await serve(opts.store, {
+        host: opts.host,
+        port: int(opts.port, '--port'),
+        timeoutMs: int(opts.timeout, '--timeout'),
+        maxRows: int(opts.maxRows, '--max-rows'),
+        maxBodyBytes: int(opts.maxBody, '--max-body'),
+        corsOrigins: opts.cors === '*' ? '*' : opts.cors === 'none' ? [] : String(opts.cors).split(','),
+        updateToken: opts.updateToken ?? process.env.HARMONIA_UPDATE_TOKEN,
+        annotations: opts.annotations,
+        geneAnnotations: opts.geneAnnotations,
+        mmeSchema: opts.mmeSchema,
+        contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
+      });
+      process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${running.context.store.size()} triples)\n`);
+    });
+}
+
+export async function serve(store: string, config: Partial<ServerConfig>, routes: RouteFactory[] = extraRoutes()): Promise<RunningServer> {
+  const running = await startServer(store, config, routes);
+  const stop = (): void => {
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return running;
+}
+
+export function int(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} ${v}: expected a non-negative integer`);
+  return n;
+}

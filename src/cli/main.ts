@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { register as demo } from './commands/demo.js';
+import { register as ingest } from './commands/ingest.js';
+import { register as query } from './commands/query.js';
+import { register as retrieve } from './commands/retrieve.js';
+import { register as serve } from './commands/serve.js';
+import { register as stats } from './commands/stats.js';
+import { register as validate } from './commands/validate.js';
+
+const program = new Command('harmonia')
+  .description('Harmonia: patient data integrated into an HPO-aligned knowledge graph, served over SPARQL')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError('(run `harmonia --help` for usage)')
+  .exitOverride();
+
+for (const register of [ingest, query, serve, validate, stats, demo, retrieve]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander has already printed its message (or the help); keep its exit code.
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`harmonia: ${(e as Error).message.split('\n')[0]}\n`);
+  if (process.env.HARMONIA_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,7 @@
+import { retrievalRoutes } from '../server/retrieval.js';
+import type { RouteFactory } from '../server/index.js';
+
+/** Route groups of the stages above the store, registered on every server the CLI starts. */
+export function extraRoutes(): RouteFactory[] {
+  return [retrievalRoutes];
+}

@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository / package root, found from this file in src/ or dist/src/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** --data, then HARMONIA_DATA, then ../shared/data beside the repository (or the working directory). */
+export function resolveDataDir(option?: string): string | undefined {
+  const candidates = [option, process.env.HARMONIA_DATA, join(packageRoot(), '..', 'shared', 'data'), resolve('..', 'shared', 'data')];
+  for (const c of candidates) if (c && existsSync(c)) return resolve(c);
+  if (option) throw new Error(`${option}: data directory not found`);
+  return undefined;
+}
+
+/** The HPO file in a data directory (the newest hp*.json[.gz] or hp*.obo[.gz] under ontologies/). */
+export function findHpo(dataDir: string): string | undefined {
+  for (const name of ['hp.v2024-04-26.json.gz', 'hp.json.gz', 'hp.json', 'hp.obo.gz', 'hp.obo']) {
+    const p = join(dataDir, 'ontologies', name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export class CliError extends Error {}
+
+/** Progress on a terminal only: one rewritten line, nothing in logs or pipes. */
+export function progressLine(stream: NodeJS.WriteStream = process.stderr): { update(text: string): void; done(): void } {
+  const tty = stream.isTTY === true;
+  let last = 0;
+  return {
+    update(text: string) {
+      const now = Date.now();
+      if (!tty || now - last < 100) return;
+      last = now;
+      stream.write(`\r\x1b[K${text}`);
+    },
+    done() {
+      if (tty) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+export function bar(fraction: number, width = 24): string {
+  const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return '[' + '#'.repeat(full) + '-'.repeat(width - full) + ']';
+}

@@ -1,0 +1,105 @@
+import sparqljs from 'sparqljs';
+import { OBO, RDFS } from '../model/namespaces.js';
+import type { Ontology } from '../ontology/index.js';
+import type { GraphStore, ResultFormat, SerializedResult } from '../store/index.js';
+import { PathRewriter } from './optimize.js';
+
+export type QueryKind = 'select' | 'ask' | 'construct' | 'describe' | 'update' | 'unknown';
+
+export interface PreparedQuery {
+  kind: QueryKind;
+  /** What runs on the store: rewritten paths, capped LIMIT. */
+  sparql: string;
+  expandedPaths: number;
+  /** The LIMIT that was imposed, when the query asked for more rows than allowed. */
+  cappedAt?: number;
+}
+
+export interface EngineOptions {
+  /** Most rows a SELECT may return; larger or missing LIMITs are capped. */
+  maxRows?: number;
+}
+
+export class QueryError extends Error {
+  constructor(message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+/**
+ * Prepares and runs SPARQL on a GraphStore: classifies the query, expands ontology paths from the
+ * in-memory HPO (only while the store's subClassOf triples are exactly the ontology's), caps the
+ * number of rows, and returns the store's W3C serialisation.
+ */
+export class QueryEngine {
+  private readonly parser = new sparqljs.Parser();
+  private readonly generator = new sparqljs.Generator({});
+  private rewriter?: PathRewriter;
+
+  constructor(
+    private readonly store: GraphStore,
+    private readonly ontology: Ontology | undefined,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.refresh();
+  }
+
+  /** Re-checks that path expansion is still exact; call after any write to the store. */
+  refresh(): void {
+    this.rewriter = undefined;
+    if (!this.ontology) return;
+    // Only subClassOf triples that touch an HPO class matter for the expansion of HPO paths.
+    let expected = 0;
+    for (const t of this.ontology.allTerms()) expected += t.parents.length;
+    const touchesHpo = `FILTER(STRSTARTS(STR(?s), "${OBO}HP_") || STRSTARTS(STR(?o), "${OBO}HP_"))`;
+    const [row] = this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s <${RDFS}subClassOf> ?o ${touchesHpo} } }`);
+    const [dflt] = this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { ?s <${RDFS}subClassOf> ?o ${touchesHpo} FILTER NOT EXISTS { GRAPH ?g { ?s <${RDFS}subClassOf> ?o } } }`);
+    if (Number(row?.n) === expected && Number(dflt?.n ?? 0) === 0) this.rewriter = new PathRewriter(this.ontology);
+  }
+
+  get expandsPaths(): boolean {
+    return this.rewriter !== undefined;
+  }
+
+  prepare(sparql: string): PreparedQuery {
+    let parsed: { type: string; queryType?: string; limit?: number };
+    try {
+      parsed = this.parser.parse(sparql) as never;
+    } catch (e) {
+      // sparqljs is stricter than the store in places; let the store have the last word.
+      const kind = /^\s*(PREFIX[^\n]*\n\s*|BASE[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b/i.test(sparql) ? 'update' : 'unknown';
+      if (kind === 'unknown' && !/\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b/i.test(sparql)) throw new QueryError(`SPARQL syntax error: ${(e as Error).message.split('\n')[0]}`);
+      return { kind, sparql, expandedPaths: 0 };
+    }
+    if (parsed.type === 'update') return { kind: 'update', sparql, expandedPaths: 0 };
+    const kind = (parsed.queryType ?? 'unknown').toLowerCase() as QueryKind;
+    const rewritten = this.rewriter ? this.rewriter.rewrite(sparql) : { sparql, expanded: 0 };
+    const max = this.options.maxRows;
+    if (kind === 'select' && max && (parsed.limit === undefined || parsed.limit > max)) {
+      const again = this.parser.parse(rewritten.sparql) as { limit?: number };
+      again.limit = max;
+      return { kind, sparql: this.generator.stringify(again as never), expandedPaths: rewritten.expanded, cappedAt: max };
+    }
+    return { kind, sparql: rewritten.sparql, expandedPaths: rewritten.expanded };
+  }
+
+  run(sparql: string, format: ResultFormat): { prepared: PreparedQuery; result: SerializedResult } {
+    const prepared = this.prepare(sparql);
+    if (prepared.kind === 'update') throw new QueryError('this is a SPARQL Update; send it to the update endpoint', 400);
+    try {
+      return { prepared, result: this.store.serialize(prepared.sparql, format) };
+    } catch (e) {
+      const message = String((e as Error).message ?? e);
+      throw new QueryError(/^error at \d+:\d+/.test(message) ? `SPARQL syntax error: ${message}` : `query failed: ${message}`);
+    }
+  }
+
+  /** SELECT rows as plain values, with the same rewriting (for our own modules' queries). */
+  select(sparql: string): Record<string, string | undefined>[] {
+    return this.store.select(this.prepare(sparql).sparql);
+  }
+}
+
+/** Which serialisations suit which query kinds. */
+export const BINDINGS_FORMATS: ResultFormat[] = ['json', 'xml', 'csv', 'tsv'];
+export const GRAPH_FORMATS: ResultFormat[] = ['turtle', 'ntriples', 'nquads', 'jsonld'];

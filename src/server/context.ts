@@ -1,0 +1,57 @@
+import type { Ontology } from '../ontology/index.js';
+import type { QueryEngine } from '../query/index.js';
+import type { OxigraphStore, ResultFormat } from '../store/index.js';
+import type { ExecutorResult } from './executor.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Per-query time limit for /sparql, in milliseconds. */
+  timeoutMs: number;
+  /** Most rows a SELECT returns. */
+  maxRows: number;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Allowed CORS origins: '*' for any, a list, or none. */
+  corsOrigins: '*' | string[];
+  /** Bearer token that enables SPARQL Update; updates are refused without it. */
+  updateToken?: string;
+  /** Contact returned with every Matchmaker Exchange result. */
+  contact: { name: string; href: string; institution?: string };
+  /** Base URL used in the service description and links. */
+  publicUrl?: string;
+  /** HPO disease annotations (phenotype.hpoa) for POST /diagnose and annotation-based IC. */
+  annotations?: string;
+  /** genes_to_phenotype file, for gene evidence in disease ranking. */
+  geneAnnotations?: string;
+  /** The Matchmaker Exchange JSON Schema used to validate POST /match. */
+  mmeSchema?: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 3000,
+  timeoutMs: 30000,
+  maxRows: 10000,
+  maxBodyBytes: 1 << 20,
+  corsOrigins: '*',
+  contact: { name: 'Harmonia data steward', href: 'mailto:data-steward@example.org' },
+};
+
+/** Runs a /sparql query with the configured limits (in a worker, or in process for tests). */
+export interface SparqlExecutor {
+  run(sparql: string, format: ResultFormat, timeoutMs: number): Promise<ExecutorResult>;
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What every route handler gets: the store (main thread), its ontology, a query engine, the config. */
+export interface ServerContext {
+  store: OxigraphStore;
+  ontology: Ontology;
+  engine: QueryEngine;
+  executor: SparqlExecutor;
+  config: ServerConfig;
+  /** Call after writing to the store so that /sparql and the engine see the change. */
+  afterWrite(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import express, { type Request, type Response, type Router } from 'express';
+import {
+  buildDiagnosisContext, buildRetrievalContext, diagnose, loadGenesToPhenotype, loadHpoa, matchMme, MmeSchema,
+  profileFromHpoList, profileFromPhenopacket, profilesFromStore, similar, type DiagnosisContext, type RetrievalContext,
+} from '../retrieve/index.js';
+import type { Phenopacket } from '../sources/index.js';
+import type { ServerContext } from './context.js';
+
+/**
+ * Retrieval over HTTP: POST /match (Matchmaker Exchange v1.1), GET /patients/{id}/similar, POST /diagnose.
+ * The patient index is built on first use and rebuilt when the store has changed.
+ */
+export function retrievalRoutes(ctx: ServerContext): Router {
+  const router = express.Router();
+  let cached: { size: number; value: RetrievalContext } | undefined;
+  let diagnosis: DiagnosisContext | undefined;
+  let schema: MmeSchema | undefined;
+
+  const retrieval = (): RetrievalContext => {
+    if (cached?.size !== ctx.store.size()) {
+      const annotations = ctx.config.annotations ? loadHpoa(ctx.config.annotations, ctx.ontology) : undefined;
+      cached = { size: ctx.store.size(), value: buildRetrievalContext(ctx.ontology, profilesFromStore(ctx.store), { annotations }) };
+    }
+    return cached.value;
+  };
+  const diagnosisContext = (): DiagnosisContext | undefined => {
+    if (!diagnosis && ctx.config.annotations) {
+      const genes = ctx.config.geneAnnotations ? loadGenesToPhenotype(ctx.config.geneAnnotations) : undefined;
+      diagnosis = buildDiagnosisContext(ctx.ontology, loadHpoa(ctx.config.annotations, ctx.ontology), genes);
+    }
+    return diagnosis;
+  };
+
+  router.post('/match', express.text({ type: () => true, limit: ctx.config.maxBodyBytes }), (req, res) => {
+    if (!ctx.config.mmeSchema) return void res.status(503).json({ error: 'Matchmaker Exchange is not configured: start the server with --mme-schema FILE' });
+    schema ??= MmeSchema.load(ctx.config.mmeSchema);
+    let body: unknown;
+    try {
+      body = JSON.parse(String(req.body ?? ''));
+    } catch (e) {
+      if (!req.is('application/vnd.ga4gh.matchmaker.v1.1+json')) body = undefined;
+      else return void res.status(400).json({ error: `request body is not JSON: ${(e as Error).message}` });
+    }
+    const reply = matchMme(retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top: intParam(req.query.top, 10) });
+    res.status(reply.status).type(reply.contentType).send(JSON.stringify(reply.body));
+  });
+
+  router.get('/patients/:id/similar', (req, res) => {
+    const r = retrieval();
+    const i = r.index.indexOfPatient(req.params.id);
+    if (i < 0) return void res.status(404).json({ error: `unknown patient '${req.params.id}'` });
+    guard(res, () => similar(r, r.index.profiles[i], {
+      top: intParam(req.query.top, 10),
+      method: typeof req.query.method === 'string' ? req.query.method : undefined,
+      excludeSamePublication: req.query.excludeSamePublication === 'true',
+      explain: req.query.explain === 'true',
+    }));
+  });
+
+  router.post('/diagnose', express.json({ limit: ctx.config.maxBodyBytes }), (req: Request, res: Response) => {
+    const d = diagnosisContext();
+    if (!d) return void res.status(503).json({ error: 'disease ranking is not configured: start the server with --annotations phenotype.hpoa' });
+    const body = (req.body ?? {}) as { hpo?: unknown; phenopacket?: Phenopacket; top?: number; method?: string; genes?: boolean };
+    guard(res, () => {
+      const { profile, issues } = body.phenopacket
+        ? profileFromPhenopacket(body.phenopacket, ctx.ontology, 'phenopacket')
+        : profileFromHpoList(Array.isArray(body.hpo) ? body.hpo.map(String) : String(body.hpo ?? '').split(',').filter(Boolean), ctx.ontology);
+      return diagnose(d, profile, { top: body.top, method: body.method, genes: body.genes }, issues);
+    });
+  });
+  return router;
+}
+
+function guard(res: Response, fn: () => unknown): void {
+  try {
+    res.json(fn());
+  } catch (e) {
+    res.status(400).json({ error: (e as Error).message });
+  }
+}
+
+function intParam(v: unknown, fallback: number): number {
+  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : fallback;
+}

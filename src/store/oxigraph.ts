@@ -1,0 +1,294 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writer, type Quad } from 'n3';
+import oxigraph from 'oxigraph';
+import { Ontology, type OntologyData } from '../ontology/index.js';
+import { fileChunks, writeAtomic } from './files.js';
+import { acquireLock } from './lock.js';
+import type { GraphStore, QuarantineEntry, ResultFormat, SerializedResult, StoreBatch } from './types.js';
+
+const MANIFEST = 'harmonia-store.json';
+const FORMAT_VERSION = 1;
+/** More segments than this and a commit compacts them into one, so reloads stay one sequential read. */
+const MAX_SEGMENTS = 24;
+
+interface Segment {
+  kind: 'quads' | 'update';
+  file: string;
+  /** For quads: graphs this segment replaces wholesale (dropped first when loading). */
+  replaces?: string;
+}
+
+interface Manifest {
+  format: 'harmonia-store';
+  version: number;
+  next: number;
+  segments: Segment[];
+  quarantine?: string;
+  ontology?: string;
+  meta: Record<string, string>;
+}
+
+/** The media type of each result format, as Oxigraph names them (and HTTP announces them). */
+export const MEDIA_TYPES: Record<ResultFormat, string> = {
+  json: 'application/sparql-results+json',
+  xml: 'application/sparql-results+xml',
+  csv: 'text/csv',
+  tsv: 'text/tab-separated-values',
+  turtle: 'text/turtle',
+  ntriples: 'application/n-triples',
+  nquads: 'application/n-quads',
+  jsonld: 'application/ld+json',
+};
+
+export interface OpenOptions {
+  /** Create the directory and an empty store when there is none. */
+  create?: boolean;
+  /** Take the write lock (ingest, updates). Readers (serve, query) do not need it. */
+  write?: boolean;
+}
+
+/**
+ * The embedded store: Oxigraph (WASM, in memory) made durable by an append-only log of segments in a
+ * directory. A commit writes its segment and then swaps the manifest atomically, so a crash leaves the
+ * store as before or after that batch. Each patient lives in its own named graph; queries see the union.
+ */
+export class OxigraphStore implements GraphStore {
+  readonly kind = 'oxigraph';
+  private readonly store = new oxigraph.Store();
+  private readonly graphs = new Set<string>();
+  private manifest: Manifest;
+  private quarantined: QuarantineEntry[] = [];
+  private ontologyCache?: Ontology;
+  private releaseLock?: () => void;
+
+  private constructor(readonly dir: string, manifest: Manifest) {
+    this.manifest = manifest;
+  }
+
+  static async open(dir: string, options: OpenOptions = {}): Promise<OxigraphStore> {
+    const file = join(dir, MANIFEST);
+    if (!existsSync(file)) {
+      if (!options.create) {
+        const hint = existsSync(dir) ? 'is not a Harmonia store' : 'does not exist';
+        throw new Error(`${dir}: ${hint} (create one with \`harmonia ingest --store ${dir} ...\`)`);
+      }
+      mkdirSync(join(dir, 'segments'), { recursive: true });
+    }
+    const s = new OxigraphStore(dir, existsSync(file) ? readManifest(file) : emptyManifest());
+    if (options.write) s.releaseLock = acquireLock(dir);
+    if (!existsSync(file)) writeAtomic(file, [JSON.stringify(s.manifest, null, 1)]);
+    s.load();
+    if (options.write) s.removeOrphans();
+    return s;
+  }
+
+  private load(): void {
+    for (const seg of this.manifest.segments) {
+      const path = join(this.dir, seg.file);
+      if (seg.kind === 'update') {
+        this.store.update(readFileSync(path, 'utf8'));
+        continue;
+      }
+      const replaces: string[] = seg.replaces ? JSON.parse(readFileSync(join(this.dir, seg.replaces), 'utf8')) : [];
+      for (const g of replaces) if (this.graphs.has(g)) this.dropGraph(g);
+      this.store.load(fileChunks(path), { format: 'application/n-quads', no_transaction: true, lenient: true });
+      for (const g of replaces) this.graphs.add(g);
+    }
+    if (this.manifest.quarantine) this.quarantined = JSON.parse(readFileSync(join(this.dir, this.manifest.quarantine), 'utf8'));
+  }
+
+  /** Files left by a commit that died before its manifest swap: never referenced, safe to delete. */
+  private removeOrphans(): void {
+    const live = new Set<string>([MANIFEST, 'LOCK']);
+    for (const s of this.manifest.segments) {
+      live.add(s.file);
+      if (s.replaces) live.add(s.replaces);
+    }
+    if (this.manifest.quarantine) live.add(this.manifest.quarantine);
+    if (this.manifest.ontology) live.add(this.manifest.ontology);
+    const walk = (rel: string): void => {
+      for (const name of readdirSync(join(this.dir, rel))) {
+        const r = rel ? `${rel}/${name}` : name;
+        if (statSync(join(this.dir, r)).isDirectory()) walk(r);
+        else if (!live.has(r)) rmSync(join(this.dir, r), { force: true });
+      }
+    };
+    walk('');
+  }
+
+  private dropGraph(g: string): void {
+    this.store.update(`DROP SILENT GRAPH <${g}>`);
+    this.graphs.delete(g);
+  }
+
+  private nextFile(ext: string): string {
+    return `segments/${String(this.manifest.next++).padStart(6, '0')}.${ext}`;
+  }
+
+  private requireWritable(): void {
+    if (!this.releaseLock) throw new Error(`${this.dir}: store opened read-only`);
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    this.requireWritable();
+    const next = structuredClone(this.manifest);
+    const m = this.manifest;
+    this.manifest = next;
+    try {
+      const quads: Quad[] = [...batch.add];
+      for (const list of batch.replace.values()) for (const q of list) quads.push(q);
+      const text = new Writer({ format: 'N-Quads' }).quadsToString(quads);
+      const file = this.nextFile('nq');
+      const replaces = this.nextFile('graphs.json');
+      writeAtomic(join(this.dir, file), [text]);
+      writeAtomic(join(this.dir, replaces), [JSON.stringify([...batch.replace.keys()])]);
+      next.segments.push({ kind: 'quads', file, replaces });
+      const quarantine = this.mergeQuarantine(batch);
+      if (quarantine !== this.quarantined) {
+        next.quarantine = this.nextFile('quarantine.json');
+        writeAtomic(join(this.dir, next.quarantine), [JSON.stringify(quarantine)]);
+      }
+      next.meta.updated = new Date().toISOString();
+      writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+      // Durable from here on; now apply the same change in memory.
+      for (const g of batch.replace.keys()) if (this.graphs.has(g)) this.dropGraph(g);
+      this.store.load(text, { format: 'application/n-quads', no_transaction: true, lenient: true });
+      for (const g of batch.replace.keys()) this.graphs.add(g);
+      this.quarantined = quarantine;
+    } catch (e) {
+      this.manifest = m;
+      throw e;
+    }
+    if (this.manifest.segments.length > MAX_SEGMENTS) this.compact();
+  }
+
+  private mergeQuarantine(batch: StoreBatch): QuarantineEntry[] {
+    if (batch.rejected.length === 0 && batch.accepted.length === 0) return this.quarantined;
+    const accepted = new Set(batch.accepted);
+    const key = (e: QuarantineEntry): string => e.id ?? `${e.file}!${e.entry ?? ''}:${e.line ?? ''}`;
+    const newKeys = new Set(batch.rejected.map(key));
+    const kept = this.quarantined.filter((e) => !(e.id && accepted.has(e.id)) && !newKeys.has(key(e)));
+    if (kept.length === this.quarantined.length && batch.rejected.length === 0) return this.quarantined;
+    return [...kept, ...batch.rejected];
+  }
+
+  /** Rewrites the whole dataset as one segment and drops the log; same atomic manifest swap. */
+  compact(): void {
+    this.requireWritable();
+    const next = structuredClone(this.manifest);
+    const file = this.nextFile('nq');
+    next.next = this.manifest.next;
+    const self = this;
+    function* chunks(): Generator<string> {
+      yield new Writer({ format: 'N-Quads' }).quadsToString(self.store.match(null, null, null, oxigraph.defaultGraph()) as never);
+      const graphs = self.store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { } }') as Map<string, oxigraph.Term>[];
+      for (const row of graphs) {
+        const g = row.get('g')!;
+        yield new Writer({ format: 'N-Quads' }).quadsToString(self.store.match(null, null, null, g) as never);
+      }
+    }
+    writeAtomic(join(this.dir, file), chunks());
+    next.segments = [{ kind: 'quads', file }];
+    writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+    this.manifest = next;
+    this.removeOrphans();
+  }
+
+  /** SPARQL Update, persisted as a replayed log entry so that it survives restarts. */
+  async update(sparql: string): Promise<void> {
+    this.requireWritable();
+    this.store.update(sparql);
+    const next = structuredClone(this.manifest);
+    const m = this.manifest;
+    this.manifest = next;
+    try {
+      const file = this.nextFile('rq');
+      writeAtomic(join(this.dir, file), [sparql]);
+      next.segments.push({ kind: 'update', file });
+      writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+    } catch (e) {
+      this.manifest = m;
+      throw e;
+    }
+  }
+
+  select(sparql: string): Record<string, string | undefined>[] {
+    const rows = this.store.query(sparql, { use_default_graph_as_union: true });
+    if (!Array.isArray(rows)) throw new Error('not a SELECT query');
+    return (rows as Map<string, oxigraph.Term>[]).map((row) => {
+      const out: Record<string, string | undefined> = {};
+      for (const [k, v] of row) out[k] = v.value;
+      return out;
+    });
+  }
+
+  ask(sparql: string): boolean {
+    const r = this.store.query(sparql, { use_default_graph_as_union: true });
+    if (typeof r !== 'boolean') throw new Error('not an ASK query');
+    return r;
+  }
+
+  serialize(sparql: string, format: ResultFormat): SerializedResult {
+    const body = this.store.query(sparql, { use_default_graph_as_union: true, results_format: MEDIA_TYPES[format] });
+    const kind = /^\s*\{\s*"head"\s*:\s*\{\s*\}\s*,\s*"boolean"/.test(String(body).slice(0, 60)) ? 'boolean' : 'bindings';
+    return { kind, format, body: body as string };
+  }
+
+  /** Raw query access for the query layer (formats it serialises itself, such as JSON-LD). */
+  raw(): oxigraph.Store {
+    return this.store;
+  }
+
+  quarantine(): QuarantineEntry[] {
+    return this.quarantined;
+  }
+
+  size(): number {
+    return this.store.size;
+  }
+
+  graphNames(): ReadonlySet<string> {
+    return this.graphs;
+  }
+
+  meta(): Readonly<Record<string, string>> {
+    return this.manifest.meta;
+  }
+
+  /** The ontology the store was built with, saved beside the segments (rebuilt once, then cached). */
+  ontology(): Ontology | undefined {
+    if (!this.ontologyCache && this.manifest.ontology) {
+      const data = JSON.parse(readFileSync(join(this.dir, this.manifest.ontology), 'utf8')) as OntologyData;
+      this.ontologyCache = new Ontology(data);
+    }
+    return this.ontologyCache;
+  }
+
+  /** Replaces the ontology graph and its saved copy in one commit. */
+  async setOntology(ontology: Ontology, quads: Quad[], graph: string): Promise<void> {
+    this.requireWritable();
+    const file = this.nextFile('ontology.json');
+    writeAtomic(join(this.dir, file), [JSON.stringify(ontology.toData())]);
+    this.manifest.ontology = file;
+    this.manifest.meta.hpoVersion = ontology.version;
+    await this.commit({ replace: new Map([[graph, quads]]), add: [], rejected: [], accepted: [] });
+    this.ontologyCache = ontology;
+  }
+
+  close(): void {
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+  }
+}
+
+function emptyManifest(): Manifest {
+  return { format: 'harmonia-store', version: FORMAT_VERSION, next: 1, segments: [], meta: { created: new Date().toISOString() } };
+}
+
+function readManifest(file: string): Manifest {
+  const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  if (m.format !== 'harmonia-store') throw new Error(`${file}: not a Harmonia store manifest`);
+  if (m.version > FORMAT_VERSION) throw new Error(`${file}: store format ${m.version} is newer than this Harmonia (${FORMAT_VERSION}); upgrade Harmonia`);
+  return m;
+}
