@@ -110,7 +110,7 @@ describeReal('the real dev phenopackets in a store', () => {
 
 const built = existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js'));
 const describeCli = data && built ? describe : describe.skip;
-if (!built) console.warn('CLI tests skipped: run `npm run build` first (npm ci does)');
+if (!built) console.warn('CLI tests skipped: run `npm run build` first (npm install does)');
 const harmonia = join(repoRoot, 'bin', 'harmonia');
 
 describeCli('the harmonia command on real data', () => {
