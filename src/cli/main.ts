@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { register as cohort } from './commands/cohort.js';
 import { register as demo } from './commands/demo.js';
 import { register as ingest } from './commands/ingest.js';
 import { register as query } from './commands/query.js';
@@ -13,7 +14,7 @@ const program = new Command('harmonia')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, query, serve, validate, stats, demo, retrieve]) register(program);
+for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve]) register(program);
 
 try {
   await program.parseAsync(process.argv);

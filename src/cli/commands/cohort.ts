@@ -1,0 +1,127 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  CohortDefinitionError,
+  CohortService,
+  readDefinitionFile,
+  toResult,
+  type Characterisation,
+  type Comparison,
+  type Evaluation,
+  type ExplainNode,
+  type Explanation,
+  type ExportFormat,
+} from '../../cohort/index.js';
+import { OxigraphStore } from '../../store/index.js';
+import { CliError } from '../util.js';
+
+interface Options {
+  store: string;
+  json?: boolean;
+  explain?: boolean;
+  characterise?: boolean;
+  compare?: string;
+  export?: string;
+  out?: string;
+  save?: boolean;
+  user?: string;
+  limit: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('cohort')
+    .description('evaluate a cohort definition (JSON or YAML, see docs/cohorts.md) on a store')
+    .requiredOption('--store <dir>', 'store directory')
+    .argument('<file>', 'cohort definition (.json, .yaml)')
+    .option('--json', 'print {"count", "patients", "sparql"} (plus the parts asked for below) as JSON')
+    .option('--explain', 'for each member, which criteria matched and through which terms')
+    .option('--characterise', 'sex, age bands, frequent and enriched HPO terms, genes, diseases')
+    .option('--compare <file2>', 'compare with a second cohort definition, side by side')
+    .option('--export <format>', 'write the members as csv, json or zip (phenopackets) to --out')
+    .option('--out <path>', 'output file for --export')
+    .option('--save', 'also save the definition in the store as a named cohort')
+    .option('--user <name>', 'who saves it (with --save)', process.env.USER ?? 'anonymous')
+    .option('--limit <n>', 'rows of terms, genes and diseases in --characterise and --compare', '25')
+    .action(async (file: string, opts: Options) => {
+      if (opts.export && !['csv', 'json', 'zip'].includes(opts.export)) throw new CliError(`--export ${opts.export}: expected csv, json or zip`);
+      if (opts.export && !opts.out) throw new CliError('--export needs --out PATH');
+      const store = await OxigraphStore.open(opts.store, { write: opts.save === true });
+      try {
+        await run(store, file, opts);
+      } catch (e) {
+        if (e instanceof CohortDefinitionError) throw new CliError(`${file}: ${e.message}`);
+        throw e;
+      } finally {
+        store.close();
+      }
+    });
+}
+
+async function run(store: OxigraphStore, file: string, opts: Options): Promise<void> {
+  const ontology = store.ontology();
+  if (!ontology) throw new CliError(`${opts.store}: the store has no ontology; ingest with --hpo first`);
+  const service = new CohortService(store, ontology);
+  const evaluation = service.evaluate(readDefinitionFile(file));
+  for (const w of evaluation.warnings) process.stderr.write(`warning: ${file}${w.path}: ${w.message}\n`);
+  const limit = Number(opts.limit) > 0 ? Number(opts.limit) : 25;
+  const out: Record<string, unknown> = { ...toResult(evaluation) };
+  if (opts.explain) out.explanations = service.explain(evaluation);
+  if (opts.characterise) out.characterisation = service.characterise(evaluation.patients, limit);
+  if (opts.compare) {
+    const other = service.evaluate(readDefinitionFile(opts.compare));
+    out.comparison = service.compare(evaluation.patients, other.patients, limit);
+  }
+  if (opts.save) {
+    const saved = await service.save(evaluation.cohort.definition, opts.user ?? 'anonymous');
+    process.stderr.write(`saved cohort ${saved.name} in graph ${saved.graph}\n`);
+  }
+  if (opts.export) {
+    const x = await service.export(evaluation.cohort.definition.name, evaluation.patients, opts.export as ExportFormat);
+    writeFileSync(opts.out!, x.body);
+    process.stderr.write(`wrote ${evaluation.count} members to ${opts.out}${x.rebuilt ? ` (${x.rebuilt} rebuilt from the graph: source file gone)` : ''}\n`);
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
+  else printText(evaluation, out);
+}
+
+function printText(e: Evaluation, out: Record<string, unknown>): void {
+  const w = (s: string): void => void process.stdout.write(s + '\n');
+  w(`${e.cohort.definition.name}: ${e.count} patient${e.count === 1 ? '' : 's'} (${Math.round(e.ms)} ms)`);
+  if (!out.explanations) for (const id of e.patients) w(`  ${id}`);
+  for (const x of (out.explanations as Explanation[] | undefined) ?? []) {
+    w(`${x.patient}`);
+    printNode(x.criteria, '  ', w);
+  }
+  if (out.characterisation) printCharacterisation(out.characterisation as Characterisation, w);
+  if (out.comparison) printComparison(out.comparison as Comparison, w);
+}
+
+function printNode(n: ExplainNode, indent: string, w: (s: string) => void): void {
+  const ev = n.evidence?.length ? `: ${n.evidence.map((e) => (e.label ? `${e.value} ${e.label}` : e.value)).join(', ')}` : '';
+  w(`${indent}${n.matched ? '[x]' : '[ ]'} ${n.criterion}${ev}`);
+  for (const c of n.children ?? []) printNode(c, indent + '  ', w);
+}
+
+function printCharacterisation(c: Characterisation, w: (s: string) => void): void {
+  w(`\nsex: ${Object.entries(c.sex).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  w(`age at last encounter: ${Object.entries(c.ageBands).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  w(`\nmost frequent HPO terms (cohort vs rest of the store, Fisher exact, BH q):`);
+  for (const t of c.topTerms) w(`  ${t.id} ${t.label ?? ''}  ${t.count} (${pct(t.fraction)}) vs ${pct(t.otherFraction)}  OR ${t.oddsRatio}  q ${t.q.toExponential(2)}`);
+  w(`\nenriched HPO terms (q < 0.05):`);
+  for (const t of c.enrichedTerms) w(`  ${t.id} ${t.label ?? ''}  ${t.count} (${pct(t.fraction)}) vs ${pct(t.otherFraction)}  q ${t.q.toExponential(2)}`);
+  w(`\ngenes: ${c.genes.map((g) => `${g.value} ${g.count}`).join(', ')}`);
+  w(`diseases: ${c.diseases.map((d) => `${d.value}${d.label ? ` ${d.label}` : ''} ${d.count}`).join('; ')}`);
+}
+
+function printComparison(c: Comparison, w: (s: string) => void): void {
+  w(`\ncompare: A ${c.a.count}, B ${c.b.count}, in both ${c.both}`);
+  w(`sex (A / B): ${Object.entries(c.sex).map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')}`);
+  w(`age (A / B): ${Object.entries(c.ageBands).map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')}`);
+  w('terms most different (A vs B):');
+  for (const t of c.terms) w(`  ${t.id} ${t.label ?? ''}  ${pct(t.fraction)} vs ${pct(t.otherFraction)}  q ${t.q.toExponential(2)}`);
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 1000) / 10}%`;
+}

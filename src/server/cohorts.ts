@@ -1,0 +1,123 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { CohortDefinitionError, CohortService, parseDefinitionText, toResult, type Evaluation, type ExportFormat } from '../cohort/index.js';
+import type { ServerContext } from './context.js';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+const FORMATS: ExportFormat[] = ['json', 'csv', 'zip'];
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+/**
+ * Cohort routes: POST /cohorts (evaluate), PUT/GET/DELETE /cohorts/{name} (saved definitions),
+ * GET /cohorts, GET /cohorts/{name}/members[?format=json|csv|zip], /explain, /characterise,
+ * POST /cohorts/compare. Register with `startServer(dir, config, [cohortRoutes])`.
+ */
+export function cohortRoutes(ctx: ServerContext): Router {
+  const router = express.Router();
+  const limit = ctx.config.maxBodyBytes;
+  router.use('/cohorts', express.json({ limit }), express.text({ type: YAML_TYPES, limit }));
+  const service = (): CohortService => new CohortService(ctx.store, ctx.ontology);
+  const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve().then(() => h(req, res)).catch((e: unknown) => sendError(res, e, next));
+  };
+
+  router.post('/cohorts', wrap((req, res) => {
+    const s = service();
+    res.json(answer(s, s.evaluate(body(req)), req));
+  }));
+  router.post('/cohorts/compare', wrap((req, res) => {
+    const s = service();
+    const { a, b } = (req.body ?? {}) as { a?: unknown; b?: unknown };
+    if (a === undefined || b === undefined) throw new CohortDefinitionError([{ path: '', message: 'give {"a": ..., "b": ...}, each a saved cohort name or a definition' }]);
+    const ea = typeof a === 'string' ? s.members(a) : s.evaluate(a);
+    const eb = typeof b === 'string' ? s.members(b) : s.evaluate(b);
+    res.json({ a: ea.cohort.definition.name, b: eb.cohort.definition.name, comparison: s.compare(ea.patients, eb.patients, limitOf(req)) });
+  }));
+  router.get('/cohorts', wrap((_req, res) => {
+    res.json({ cohorts: service().list().map(({ definition, ...rest }) => ({ ...rest, description: definition.description })) });
+  }));
+  router.put('/cohorts/:name', wrap(async (req, res) => {
+    if (!authorised(ctx, req, res)) return;
+    const doc = body(req) as { name?: unknown };
+    if (doc && typeof doc === 'object' && doc.name !== req.params.name) {
+      throw new CohortDefinitionError([{ path: '/name', message: `the definition is named ${JSON.stringify(doc.name)} but was PUT to /cohorts/${req.params.name}` }]);
+    }
+    const s = service();
+    const existed = s.list().some((c) => c.name === req.params.name);
+    const who = String(req.headers['x-harmonia-user'] ?? 'anonymous').slice(0, 200);
+    const saved = await s.save(doc, who);
+    await ctx.afterWrite();
+    res.status(existed ? 200 : 201).location(`/cohorts/${encodeURIComponent(saved.name)}`).json(saved);
+  }));
+  router.get('/cohorts/:name', wrap((req, res) => void res.json(service().get(String(req.params.name)))));
+  router.delete('/cohorts/:name', wrap(async (req, res) => {
+    if (!authorised(ctx, req, res)) return;
+    if (!(await service().delete(String(req.params.name)))) return void res.status(404).json({ error: `no saved cohort named ${req.params.name}` });
+    await ctx.afterWrite();
+    res.status(204).end();
+  }));
+  router.get('/cohorts/:name/members', wrap(async (req, res) => {
+    const s = service();
+    const e = s.members(String(req.params.name));
+    const format = req.query.format as string | undefined;
+    if (format === undefined) return void res.json(answer(s, e, req));
+    if (!FORMATS.includes(format as ExportFormat)) return void res.status(400).json({ error: `format must be one of ${FORMATS.join(', ')}` });
+    const out = await s.export(e.cohort.definition.name, e.patients, format as ExportFormat);
+    if (out.rebuilt !== undefined) res.set('X-Harmonia-Rebuilt', String(out.rebuilt));
+    res.type(out.contentType).attachment(out.filename).send(out.body);
+  }));
+  router.get('/cohorts/:name/explain', wrap((req, res) => {
+    const s = service();
+    const e = s.members(String(req.params.name));
+    res.json({ ...toResult(e), explanations: s.explain(e) });
+  }));
+  router.get('/cohorts/:name/characterise', wrap((req, res) => {
+    const s = service();
+    const e = s.members(String(req.params.name));
+    res.json({ name: e.cohort.definition.name, characterisation: s.characterise(e.patients, limitOf(req)) });
+  }));
+  return router;
+}
+
+/** The evaluation answer: count, patients, sparql; warnings, explanations, characterisation on request. */
+function answer(s: CohortService, e: Evaluation, req: Request): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...toResult(e) };
+  if (e.warnings.length) out.warnings = e.warnings;
+  if (flag(req.query.explain)) out.explanations = s.explain(e);
+  if (flag(req.query.characterise)) out.characterisation = s.characterise(e.patients, limitOf(req));
+  return out;
+}
+
+function flag(v: unknown): boolean {
+  return v === '' || v === 'true' || v === '1';
+}
+
+function limitOf(req: Request): number {
+  const n = Number(req.query.limit ?? 25);
+  return Number.isInteger(n) && n > 0 && n <= 1000 ? n : 25;
+}
+
+/** JSON bodies arrive parsed; YAML bodies as text. */
+function body(req: Request): unknown {
+  if (typeof req.body === 'string') return parseDefinitionText(req.body, 'yaml', 'request body');
+  if (req.body === undefined || (typeof req.body === 'object' && Object.keys(req.body as object).length === 0 && !req.is('application/json'))) {
+    throw new CohortDefinitionError([{ path: '', message: 'send the cohort definition as application/json or application/yaml' }]);
+  }
+  return req.body;
+}
+
+/** Writes need the server's bearer token when one is configured. */
+function authorised(ctx: ServerContext, req: Request, res: Response): boolean {
+  const token = ctx.config.updateToken;
+  if (!token || req.headers.authorization === `Bearer ${token}`) return true;
+  res.set('WWW-Authenticate', 'Bearer realm="harmonia"');
+  res.status(401).json({ error: 'saving or deleting a cohort needs Authorization: Bearer <token>' });
+  return false;
+}
+
+function sendError(res: Response, e: unknown, next: NextFunction): void {
+  if (e instanceof CohortDefinitionError) return void res.status(400).json({ error: e.message, issues: e.issues });
+  const status = (e as { status?: number }).status;
+  if (status === 404) return void res.status(404).json({ error: (e as Error).message });
+  next(e);
+}
