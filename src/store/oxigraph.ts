@@ -179,13 +179,17 @@ export class OxigraphStore implements GraphStore {
     const next = structuredClone(this.manifest);
     const file = this.nextFile('nq');
     next.next = this.manifest.next;
-    const self = this;
+    const store = this.store;
+    // Graph by graph through Oxigraph's own serialiser (the graph index makes each dump cheap), so no
+    // single string has to hold the whole dataset: N-Triples lines get their graph name appended.
     function* chunks(): Generator<string> {
-      yield new Writer({ format: 'N-Quads' }).quadsToString(self.store.match(null, null, null, oxigraph.defaultGraph()) as never);
-      const graphs = self.store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { } }') as Map<string, oxigraph.Term>[];
+      yield store.dump({ format: 'application/n-triples', from_graph_name: oxigraph.defaultGraph() });
+      const graphs = store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { } }') as Map<string, oxigraph.Term>[];
       for (const row of graphs) {
-        const g = row.get('g')!;
-        yield new Writer({ format: 'N-Quads' }).quadsToString(self.store.match(null, null, null, g) as never);
+        const g = row.get('g') as oxigraph.NamedNode;
+        const triples = store.dump({ format: 'application/n-triples', from_graph_name: g });
+        // One triple per line, each ending in " ." (newlines inside literals are escaped in N-Triples).
+        yield triples.replace(/ \.\n/g, ` <${g.value}> .\n`);
       }
     }
     writeAtomic(join(this.dir, file), chunks());

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtures, miniHpo, repoRoot, tempDir } from '../../helpers/paths.js';
 
@@ -77,5 +77,25 @@ describeCli('harmonia command line', () => {
     const d = harmonia('diagnose', '--store', store, '--annotations', join(fixtures, 'ontology', 'mini.hpoa'), '--hpo', 'HP:0011097,HP:0002373', '--json');
     expect(d.code).toBe(0);
     expect(JSON.parse(d.out).results[0]).toMatchObject({ disease: 'OMIM:607208', label: 'Dravet syndrome' });
+  });
+
+  test('ingest --mapping stores a site CSV export through its YARRRML mapping, validated', () => {
+    const mapping = join(repoRoot, 'mappings', 'clinical-csv.yarrrml.yml');
+    const r = harmonia('ingest', '--store', store, '--mapping', mapping, '--json');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    expect(summary).toMatchObject({ rejected: 0 });
+    expect(summary.accepted).toBeGreaterThan(0);
+    // Independently from the CSV: one patient per distinct id, an observed feature per 'present' row.
+    const csv = readFileSync(join(repoRoot, 'mappings', 'examples', 'clinical.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const count = (where: string) => Number(JSON.parse(harmonia('query', '--store', store, `PREFIX hx: <https://w3id.org/harmonia/vocab#> SELECT (COUNT(*) AS ?n) WHERE { ${where} }`).out).results.bindings[0].n.value);
+    expect(summary.accepted).toBe(new Set(csv.map((r) => r[0])).size);
+    expect(count('?p a hx:Patient ; hx:site ?site')).toBe(summary.accepted);
+    expect(count('?p hx:site ?site ; hx:hasPhenotype ?c')).toBe(csv.filter((r) => r[4] === 'present').length);
+    expect(count('?p hx:site ?site ; hx:excludedPhenotype ?c')).toBe(csv.filter((r) => r[4] === 'absent').length);
+    // Pointing the mapping's source at a missing file is a one-line error naming it.
+    const bad = harmonia('ingest', '--store', store, '--mapping', mapping, '--source', `clinical=${join(dir.path, 'nope.csv')}`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/nope\.csv/);
   });
 });
