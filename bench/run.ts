@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,14 +29,13 @@ function run(name: string, extra: string[] = []): Record<string, unknown> | unde
   return JSON.parse(r.stdout);
 }
 
-const results: Record<string, Record<string, unknown> | undefined> = {
-  foundation: run('foundation'),
-  validate: run('validate'),
-  retrieval: run('retrieval'),
-  cohort: run('cohort'),
-};
+// `npm run bench -- DATA NAME...` reruns only the named benchmarks and keeps the others' last results.
+const latest = join(root, 'bench', 'results', 'latest.json');
+const previous: Record<string, Record<string, unknown> | undefined> = only.size && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')) : {};
+const results: Record<string, Record<string, unknown> | undefined> = {};
+for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify(results, null, 1));
+writeFileSync(latest, JSON.stringify(results, null, 1));
 writeFileSync(join(root, 'docs', 'benchmarks.md'), render(results));
 process.stderr.write(`\nwrote docs/benchmarks.md and bench/results/latest.json\n`);
 
@@ -81,9 +80,20 @@ function render(r: typeof results): string {
     }
     out.push(`| index build | ${rt.indexBuildMs} ms | | |`, `| peak RSS | ${rt.peakRssMiB} MiB | | |`, '');
   }
-  const c = r.cohort;
-  if (c && !('failed' in c)) {
-    out.push('## Cohorts', '', 'See docs/cohorts.md. Raw results:', '', '```json', JSON.stringify(c, null, 1), '```', '');
+  const c = r.cohort as Record<string, any> | undefined;
+  if (c && !('failed' in c) && c.dev) {
+    type T = { p50: number; p95: number; members: number };
+    out.push('## Cohorts', '', 'See docs/cohorts.md for the definitions. p50 / p95 in ms; the anchor is the same definition on the ~7,400-patient store in the same run, so the last column is the cost of 13.5 times more patients.', '');
+    out.push(`| definition | members (dev) | dev in process | dev HTTP | members (${c.large?.patients ?? '-'}) | large in process | large HTTP | large / dev (HTTP p50) |`, '|---|---|---|---|---|---|---|---|');
+    const cell = (t?: T) => (t ? `${t.p50} / ${t.p95}` : '-');
+    for (const name of Object.keys(c.dev.inProcess)) {
+      const d = c.dev.inProcess[name] as T;
+      const dh = c.dev.http?.[name] as T | undefined;
+      const l = c.large?.inProcess?.[name] as T | undefined;
+      const lh = c.large?.http?.[name] as T | undefined;
+      out.push(`| ${name} | ${d.members} | ${cell(d)} | ${cell(dh)} | ${l?.members ?? '-'} | ${cell(l)} | ${cell(lh)} | ${dh && lh ? ratio(lh.p50, dh.p50) : '-'} |`);
+    }
+    out.push('', `Explain (example): ${cell(c.dev.explainExample)} ms; characterise (example): ${cell(c.dev.characteriseExample)} ms. Store open: ${c.dev.openSeconds} s (dev), ${c.large?.openSeconds ?? '-'} s (large; built in ${c.large?.buildSeconds ?? '-'} s as a slimmed replica, see docs/cohorts.md).`, '');
   }
   return out.join('\n') + '\n';
 }

@@ -35,6 +35,7 @@ export class QueryEngine {
   private readonly parser = new sparqljs.Parser();
   private readonly generator = new sparqljs.Generator({});
   private rewriter?: PathRewriter;
+  private readonly cache = new Map<string, PreparedQuery>();
 
   constructor(
     private readonly store: GraphStore,
@@ -47,6 +48,7 @@ export class QueryEngine {
   /** Re-checks that path expansion is still exact; call after any write to the store. */
   refresh(): void {
     this.rewriter = undefined;
+    this.cache.clear();
     if (!this.ontology) return;
     // Only subClassOf triples that touch an HPO class matter for the expansion of HPO paths.
     let expected = 0;
@@ -62,7 +64,17 @@ export class QueryEngine {
   }
 
   prepare(sparql: string): PreparedQuery {
-    let parsed: { type: string; queryType?: string; limit?: number };
+    const cached = this.cache.get(sparql);
+    if (cached) return cached;
+    const prepared = this.prepareUncached(sparql);
+    // Dashboards and clients repeat the same queries: keep the most recent preparations.
+    if (this.cache.size >= 256) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(sparql, prepared);
+    return prepared;
+  }
+
+  private prepareUncached(sparql: string): PreparedQuery {
+    let parsed: { type: string; queryType?: string; limit?: number; where?: unknown[] };
     try {
       parsed = this.parser.parse(sparql) as never;
     } catch (e) {
@@ -73,14 +85,13 @@ export class QueryEngine {
     }
     if (parsed.type === 'update') return { kind: 'update', sparql, expandedPaths: 0 };
     const kind = (parsed.queryType ?? 'unknown').toLowerCase() as QueryKind;
-    const rewritten = this.rewriter ? this.rewriter.rewrite(sparql) : { sparql, expanded: 0 };
+    // One parse, both changes on the same syntax tree, one serialisation (only if something changed).
+    const expandedPaths = this.rewriter && sparql.includes('subClassOf') ? this.rewriter.rewriteParsed(parsed) : 0;
     const max = this.options.maxRows;
-    if (kind === 'select' && max && (parsed.limit === undefined || parsed.limit > max)) {
-      const again = this.parser.parse(rewritten.sparql) as { limit?: number };
-      again.limit = max;
-      return { kind, sparql: this.generator.stringify(again as never), expandedPaths: rewritten.expanded, cappedAt: max };
-    }
-    return { kind, sparql: rewritten.sparql, expandedPaths: rewritten.expanded };
+    const cap = kind === 'select' && max && (parsed.limit === undefined || parsed.limit > max) ? max : undefined;
+    if (cap) parsed.limit = cap;
+    const text = expandedPaths || cap ? this.generator.stringify(parsed as never) : sparql;
+    return { kind, sparql: text, expandedPaths, ...(cap ? { cappedAt: cap } : {}) };
   }
 
   run(sparql: string, format: ResultFormat): { prepared: PreparedQuery; result: SerializedResult } {

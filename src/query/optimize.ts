@@ -39,7 +39,13 @@ export class PathRewriter {
     } catch {
       return { sparql, expanded: 0 }; // The store reports syntax errors in its own words.
     }
-    if (parsed.type !== 'query' || !parsed.where) return { sparql, expanded: 0 };
+    const expanded = this.rewriteParsed(parsed);
+    return expanded ? { sparql: this.generator.stringify(parsed as never), expanded } : { sparql, expanded: 0 };
+  }
+
+  /** Rewrites a sparqljs query object in place; returns how many paths were expanded. */
+  rewriteParsed(parsed: { type: string; where?: unknown[] }): number {
+    if (parsed.type !== 'query' || !parsed.where) return 0;
     let expanded = 0;
     const visit = (patterns: Pattern[]): Pattern[] => {
       const out: Pattern[] = [];
@@ -73,9 +79,8 @@ export class PathRewriter {
       }
       return out;
     };
-    parsed.where = visit(parsed.where);
-    if (!expanded) return { sparql, expanded: 0 };
-    return { sparql: this.generator.stringify(parsed as never), expanded };
+    parsed.where = visit(parsed.where as Pattern[]);
+    return expanded;
   }
 
   private expand(t: Triple): { values: Pattern; triple?: Triple } | undefined {

@@ -1,3 +1,3 @@
 // The sources layer: reading records from files, folders, archives and JSON Lines, with their origin.
-export { readJsonDocuments, describeOrigin, type Origin, type SourceRecord } from './read.js';
+export { readJsonDocuments, countDocuments, describeOrigin, type Origin, type SourceRecord } from './read.js';
 export type * from './phenopacket.js';

@@ -142,6 +142,34 @@ function entryText(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
   });
 }
 
+/**
+ * How many documents the sources hold, when that is cheap to know (zip central directories, folder
+ * listings, single files); undefined when a JSON Lines file would have to be read to count. For progress bars.
+ */
+export async function countDocuments(sources: string[]): Promise<number | undefined> {
+  let total = 0;
+  for (const source of sources) {
+    let files: string[];
+    try {
+      files = statSync(source).isDirectory() ? listFiles(source) : [source];
+    } catch {
+      return undefined;
+    }
+    for (const f of files) {
+      if (isJsonl(f)) return undefined;
+      if (!isZip(f)) total++;
+      else total += await new Promise<number>((resolve) =>
+        yauzl.open(f, { lazyEntries: true, autoClose: false }, (err, z) => {
+          if (err || !z) return resolve(0);
+          resolve(z.entryCount);
+          z.close();
+        }),
+      );
+    }
+  }
+  return total;
+}
+
 export function relativeOrigin(o: Origin, base: string): Origin {
   return { ...o, file: relative(base, o.file) || o.file };
 }

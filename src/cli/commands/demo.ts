@@ -3,9 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ensureOntology, ingestPhenopackets } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
+import { countDocuments } from '../../sources/index.js';
 import { OxigraphStore } from '../../store/index.js';
 import { downloadReleases } from '../download.js';
 import { CliError, findHpo, progressLine, resolveDataDir } from '../util.js';
+import { progressText } from './ingest.js';
 import { int, serve } from './serve.js';
 
 export const EXAMPLE_QUERIES: { title: string; sparql: string }[] = [
@@ -67,7 +69,9 @@ export function register(program: Command): void {
         const ontology = loadOntology(hpo);
         if (await ensureOntology(store, ontology)) log(`loaded HPO ${ontology.version}: ${ontology.size} terms\n`);
         const progress = progressLine();
-        const s = await ingestPhenopackets(store, sources, { onProgress: (p) => progress.update(`ingesting: read ${p.read}, accepted ${p.accepted}, unchanged ${p.unchanged}, rejected ${p.rejected}`) });
+        const total = process.stderr.isTTY ? await countDocuments(sources) : undefined;
+        const started = Date.now();
+        const s = await ingestPhenopackets(store, sources, { onProgress: (p) => progress.update(progressText(p, total, started)) });
         progress.done();
         log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s; ${store.size()} triples\n`);
       } finally {

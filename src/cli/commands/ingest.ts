@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { ensureOntology, ingestMapping, ingestPhenopackets, type IngestSummary } from '../../ingest/index.js';
+import { ensureOntology, ingestMapping, ingestPhenopackets, type IngestProgress, type IngestSummary } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
 import { OxigraphStore } from '../../store/index.js';
-import { CliError, progressLine } from '../util.js';
+import { countDocuments } from '../../sources/index.js';
+import { bar, CliError, progressLine } from '../util.js';
 
 export function register(program: Command): void {
   program
@@ -34,9 +35,11 @@ export function register(program: Command): void {
           }));
           summary = await ingestMapping(store, opts.mapping, { sources: overrides });
         } else {
+          const total = process.stderr.isTTY ? await countDocuments(sources) : undefined;
+          const started = Date.now();
           summary = await ingestPhenopackets(store, sources, {
             batchSize: Number(opts.batch),
-            onProgress: (p) => progress.update(`read ${p.read}  accepted ${p.accepted}  unchanged ${p.unchanged}  rejected ${p.rejected}`),
+            onProgress: (p) => progress.update(progressText(p, total, started)),
           });
         }
         progress.done();
@@ -46,6 +49,15 @@ export function register(program: Command): void {
         store.close();
       }
     });
+}
+
+/** `[#########---------------]  37%  2741/7405  212/s  accepted 2741  unchanged 0  rejected 0` */
+export function progressText(p: IngestProgress, total: number | undefined, started: number): string {
+  const rate = Math.round(p.read / Math.max(0.001, (Date.now() - started) / 1000));
+  const counts = `accepted ${p.accepted}  unchanged ${p.unchanged}  rejected ${p.rejected}`;
+  if (!total) return `read ${p.read}  ${rate}/s  ${counts}`;
+  const f = p.read / total;
+  return `${bar(f)} ${String(Math.floor(f * 100)).padStart(3)}%  ${p.read}/${total}  ${rate}/s  ${counts}`;
 }
 
 function printSummary(s: IngestSummary): void {
