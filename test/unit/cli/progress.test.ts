@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { progressText } from '../../../src/cli/commands/ingest.js';
+import { countDocuments } from '../../../src/sources/index.js';
+import { fixtures, tempDir } from '../../helpers/paths.js';
+import { writeZip } from '../../helpers/zip.js';
+
+test('the ingest progress line shows a bar when the total is known, counts otherwise', () => {
+  const p = { read: 50, accepted: 40, unchanged: 5, rejected: 5 };
+  const started = Date.now() - 10_000;
+  expect(progressText(p, 200, started)).toMatch(/^\[######------------------\]  25%  50\/200  5\/s  accepted 40  unchanged 5  rejected 5$/);
+  expect(progressText(p, undefined, started)).toBe('read 50  5/s  accepted 40  unchanged 5  rejected 5');
+});
+
+test('documents are counted from zip directories and folder listings, not for JSON Lines', async () => {
+  const dir = tempDir();
+  try {
+    const zip = join(dir.path, 'a.zip');
+    writeZip(zip, { 'x/1.json': '{}', 'x/2.json': '{}', 'x/3.json': '{}' });
+    expect(await countDocuments([zip, join(fixtures, 'phenopackets')])).toBe(5);
+    expect(await countDocuments([join(dir.path, 'some.jsonl')])).toBeUndefined();
+  } finally {
+    dir.remove();
+  }
+});
