@@ -118,10 +118,7 @@ export async function ingestPhenopackets(store: OxigraphStore, sources: string[]
       // Two records with one id in one run: the later wins, as a re-ingest would; say so.
       summary.rejections.push({ id: pp.id, ...earlier, stage: 'duplicate', reason: `phenopacket id ${pp.id} appears again in ${describeOrigin(rec.origin)}; the later record replaces this one` });
       const i = pending.findIndex((p) => p.mapped.id === pp.id);
-      if (i >= 0) {
-        pending.splice(i, 1);
-        summary.read--;
-      }
+      if (i >= 0) pending.splice(i, 1);
     }
     seenThisRun.set(pp.id, rec.origin);
     if (known.get(pp.id) === mapped.contentHash) {

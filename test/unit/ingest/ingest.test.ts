@@ -146,3 +146,26 @@ describe('phenopacket ingest', () => {
     store.close();
   });
 });
+
+describe('duplicate ids in one run', () => {
+  test('the later record wins and the earlier one is reported, not silently dropped', async () => {
+    const dir = tempDir();
+    try {
+      const store = await freshStore(dir.path);
+      const first = JSON.parse(readFileSync(P2, 'utf8'));
+      const second = { ...first, phenotypicFeatures: [{ type: { id: 'HP:0000252' } }] };
+      const a = join(dir.path, 'a.json');
+      const b = join(dir.path, 'b.json');
+      writeFileSync(a, JSON.stringify(first));
+      writeFileSync(b, JSON.stringify(second));
+      const s = await ingestPhenopackets(store, [a, b]);
+      expect(s).toMatchObject({ read: 2, accepted: 1, rejected: 0 });
+      expect(s.rejections).toEqual([expect.objectContaining({ id: 'PMID_1_Patient_2', file: a, stage: 'duplicate' })]);
+      const terms = store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`).map((r) => r.c);
+      expect(terms).toEqual(['http://purl.obolibrary.org/obo/HP_0000252']);
+      store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+});
