@@ -29,9 +29,3 @@ export const PREFIXES: Record<string, string> = {
   prov: PROV,
   dcterms: DCT,
 };
-
-export function sparqlPrefixes(): string {
-  return Object.entries(PREFIXES)
-    .map(([p, iri]) => `PREFIX ${p}: <${iri}>`)
-    .join('\n');
-}

@@ -115,7 +115,3 @@ export class QueryEngine {
     return this.store.select(this.prepare(sparql).sparql);
   }
 }
-
-/** Which serialisations suit which query kinds. */
-export const BINDINGS_FORMATS: ResultFormat[] = ['json', 'xml', 'csv', 'tsv'];
-export const GRAPH_FORMATS: ResultFormat[] = ['turtle', 'ntriples', 'nquads', 'jsonld'];

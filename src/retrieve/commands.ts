@@ -93,19 +93,24 @@ export function similar(ctx: RetrievalContext, query: PatientProfile, options: S
   return { query: query.id, method: method.name, results, ...(issues.length ? { warnings: issues.map(describeIssue) } : {}) };
 }
 
-/** `harmonia similar`: one result (or error) per query of the spec. */
-export async function* similarAll(ctx: RetrievalContext, spec: QuerySpec, options: SimilarOptions = {}): AsyncGenerator<SimilarResult | { query: string; error: string }> {
+/** One answer per query of the spec; a query that cannot be answered yields its error instead. */
+async function* answerEach<R>(ctx: { ontology: Ontology; index?: PatientIndex }, spec: QuerySpec, answer: (profile: PatientProfile, issues: ProfileIssue[]) => R): AsyncGenerator<R | { query: string; error: string }> {
   for await (const item of resolveQueries(ctx, spec)) {
     if ('error' in item) {
       yield { query: item.error.source, error: describeIssue(item.error) };
       continue;
     }
     try {
-      yield similar(ctx, item.profile, options, item.issues);
+      yield answer(item.profile, item.issues);
     } catch (e) {
       yield { query: item.profile.id, error: (e as Error).message };
     }
   }
+}
+
+/** `harmonia similar`: one result (or error) per query of the spec. */
+export function similarAll(ctx: RetrievalContext, spec: QuerySpec, options: SimilarOptions = {}): AsyncGenerator<SimilarResult | { query: string; error: string }> {
+  return answerEach(ctx, spec, (profile, issues) => similar(ctx, profile, options, issues));
 }
 
 export interface DiagnoseOptions {
@@ -133,29 +138,12 @@ export function diagnose(ctx: DiagnosisContext, query: PatientProfile, options: 
   return { query: query.id, method: method + (options.genes && ctx.model.hasGenes ? '+genes' : ''), results, ...(warnings.length ? { warnings } : {}) };
 }
 
-export async function* diagnoseAll(ctx: DiagnosisContext, spec: QuerySpec, options: DiagnoseOptions = {}): AsyncGenerator<DiagnoseResult | { query: string; error: string }> {
-  for await (const item of resolveQueries(ctx, spec)) {
-    if ('error' in item) {
-      yield { query: item.error.source, error: describeIssue(item.error) };
-      continue;
-    }
-    try {
-      yield diagnose(ctx, item.profile, options, item.issues);
-    } catch (e) {
-      yield { query: item.profile.id, error: (e as Error).message };
-    }
-  }
+export function diagnoseAll(ctx: DiagnosisContext & { index?: PatientIndex }, spec: QuerySpec, options: DiagnoseOptions = {}): AsyncGenerator<DiagnoseResult | { query: string; error: string }> {
+  return answerEach(ctx, spec, (profile, issues) => diagnose(ctx, profile, options, issues));
 }
 
-export interface EvaluationResult {
-  method: string;
-  queries: number;
-  skipped: number;
-  skippedReasons: Record<string, number>;
-  hit1: number;
-  hit10: number;
-  mrr: number;
-}
+/** What `harmonia eval` prints: the summary of RankingMetrics. */
+export type EvaluationResult = Pick<RankingMetrics, 'method' | 'queries' | 'skipped' | 'skippedReasons' | 'hit1' | 'hit10' | 'mrr'>;
 
 /** `harmonia eval retrieval`: publication-grouped hit@1, hit@10, MRR of one method. */
 export function evaluateRetrieval(ctx: RetrievalContext, queries: readonly PatientProfile[], options: { method?: string; samePublication?: boolean } = {}): EvaluationResult {

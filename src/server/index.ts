@@ -2,4 +2,4 @@
 export { createApp, type RouteFactory } from './app.js';
 export { startServer, InProcessExecutor, type RunningServer } from './serve.js';
 export { DEFAULT_CONFIG, type ServerConfig, type ServerContext, type SparqlExecutor } from './context.js';
-export { negotiate, MEDIA_TYPE } from './sparql.js';
+export { negotiate } from './sparql.js';

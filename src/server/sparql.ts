@@ -22,7 +22,6 @@ const GRAPH: [string, ResultFormat][] = [
   ['application/n-quads', 'nquads'],
   ['application/json', 'jsonld'],
 ];
-export const MEDIA_TYPE = MEDIA_TYPES;
 const SHORT: Record<string, ResultFormat> = { json: 'json', xml: 'xml', csv: 'csv', tsv: 'tsv', ttl: 'turtle', turtle: 'turtle', nt: 'ntriples', ntriples: 'ntriples', nq: 'nquads', jsonld: 'jsonld' };
 
 /** Picks the serialisation from `?format=` or the Accept header; undefined when nothing acceptable. */
@@ -75,7 +74,7 @@ async function answer(ctx: ServerContext, req: Request, res: Response, query: st
     const { prepared, result } = await ctx.executor.run(query, format, ctx.config.timeoutMs);
     if (prepared.cappedAt) res.set('X-Harmonia-Row-Limit', String(prepared.cappedAt));
     if (prepared.expandedPaths) res.set('X-Harmonia-Expanded-Paths', String(prepared.expandedPaths));
-    res.type(MEDIA_TYPE[format] + '; charset=utf-8').send(result.body);
+    res.type(MEDIA_TYPES[format] + '; charset=utf-8').send(result.body);
   } catch (e) {
     if (e instanceof QueryTimeout) return void res.status(503).json({ error: e.message });
     const status = (e as { status?: number }).status ?? (e instanceof QueryError ? e.status : 400);

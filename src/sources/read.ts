@@ -1,6 +1,6 @@
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import yauzl from 'yauzl';
@@ -168,8 +168,4 @@ export async function countDocuments(sources: string[]): Promise<number | undefi
     }
   }
   return total;
-}
-
-export function relativeOrigin(o: Origin, base: string): Origin {
-  return { ...o, file: relative(base, o.file) || o.file };
 }
