@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './util.js';
 
-interface Release {
+export interface Release {
   name: string;
   version: string;
   url: string;
@@ -25,8 +25,8 @@ export function sha256(file: string): string {
  * Fetches the official HPO and phenopacket-store releases of ontologies/manifest.json into `dir`,
  * verifying pinned checksums and printing the others, so the demo can run without a data directory.
  */
-export async function downloadReleases(dir: string, log: (s: string) => void): Promise<void> {
-  for (const r of manifestReleases()) {
+export async function downloadReleases(dir: string, log: (s: string) => void, releases: Release[] = manifestReleases()): Promise<void> {
+  for (const r of releases) {
     const target = join(dir, r.file);
     if (existsSync(target)) continue;
     log(`downloading ${r.name} ${r.version} from ${r.url}\n`);
