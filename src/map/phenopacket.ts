@@ -25,7 +25,15 @@ export interface MappedPatient {
 }
 
 type Obj = Quad_Object;
-const xsd = (t: string) => namedNode(XSD + t);
+// Predicates and datatypes are a small, fixed vocabulary: one NamedNode each for the whole process,
+// instead of one per triple (fewer allocations, less garbage collection on large ingests).
+const VOCAB = new Map<string, ReturnType<typeof namedNode>>();
+const vocab = (iri: string) => {
+  let n = VOCAB.get(iri);
+  if (!n) VOCAB.set(iri, (n = namedNode(iri)));
+  return n;
+};
+const xsd = (t: string) => vocab(XSD + t);
 const str = (v: string): Obj => literal(v);
 const int = (v: number): Obj => literal(String(v), xsd('integer'));
 /** xsd:decimal has no exponent form: 1e-7 must be written 0.0000001. */
@@ -41,8 +49,15 @@ export function mapPhenopacket(pp: Phenopacket, ontology: Ontology | undefined, 
   const quads: Quad[] = [];
   const shared: Quad[] = [];
   const sharedGraph = namedNode(ENTITY_GRAPH);
-  const add = (s: string, p: string, o: Obj): void => void quads.push(quad(namedNode(s), namedNode(p), o, graph));
-  const share = (s: string, p: string, o: Obj): void => void shared.push(quad(namedNode(s), namedNode(p), o, sharedGraph));
+  // Subjects repeat within a patient (its IRI alone heads dozens of triples): one node each.
+  const subjects = new Map<string, ReturnType<typeof namedNode>>();
+  const node = (iri: string) => {
+    let n = subjects.get(iri);
+    if (!n) subjects.set(iri, (n = namedNode(iri)));
+    return n;
+  };
+  const add = (s: string, p: string, o: Obj): void => void quads.push(quad(node(s), vocab(p), o, graph));
+  const share = (s: string, p: string, o: Obj): void => void shared.push(quad(node(s), vocab(p), o, sharedGraph));
   const P = patientIri(pp.id);
   const contentHash = createHash('sha256').update(JSON.stringify(pp)).digest('hex');
 
@@ -195,7 +210,7 @@ function mapFeature(add: Add, F: string, f: PhenotypicFeature, id: string | unde
 function timeElement(add: Add, S: string, name: string, t: TimeElement | undefined): void {
   if (!t) return;
   if (t.age?.iso8601duration) {
-    add(S, HX + name, literal(t.age.iso8601duration, namedNode(XSD + 'duration')));
+    add(S, HX + name, literal(t.age.iso8601duration, xsd('duration')));
     const years = durationToYears(t.age.iso8601duration);
     if (years !== undefined) add(S, HX + name + 'Years', dec(years));
   } else if (t.gestationalAge?.weeks !== undefined) {
@@ -205,7 +220,7 @@ function timeElement(add: Add, S: string, name: string, t: TimeElement | undefin
     const lo = durationToYears(t.ageRange.start.age.iso8601duration);
     if (lo !== undefined) add(S, HX + name + 'Years', dec(lo));
   } else if (t.timestamp) {
-    add(S, HX + name + 'Timestamp', literal(t.timestamp, namedNode(XSD + 'dateTime')));
+    add(S, HX + name + 'Timestamp', literal(t.timestamp, xsd('dateTime')));
   }
   if (t.ontologyClass?.id) add(S, HX + name + 'Class', iri(curieIri(t.ontologyClass.id)));
 }
