@@ -1,10 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
-import { loadOntology } from '../../../src/ontology/index.js';
-import { OxigraphStore } from '../../../src/store/index.js';
+import { realStoreDir } from '../../helpers/real-store.js';
 
 // Real data lives outside the repository: HARMONIA_DATA, default ../shared/data from the repo root.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -18,25 +15,9 @@ if (!haveData) console.warn(`cohort integration tests skipped: real data not fou
 export const describeWithData = haveData ? describe : describe.skip;
 
 /**
- * The dev phenopackets ingested once and kept under the OS temp dir, keyed by the size and mtime of
- * the data files (about 1-2 minutes on a 2-core machine the first time). Built under a temporary
- * name and renamed, so an interrupted build is never reused.
+ * The dev phenopackets ingested once and shared with the other integration tests (test/helpers/real-store.ts:
+ * keyed by the data files and the code that shapes the graph, built under a temporary name and renamed).
  */
-export async function devStoreDir(): Promise<string> {
-  const key = [files.hpo, files.phenopackets].map((f) => { const s = statSync(f); return `${s.size}-${Math.round(s.mtimeMs)}`; }).join('-');
-  const dir = join(tmpdir(), `harmonia-cohort-dev-store-${key}`);
-  if (existsSync(join(dir, 'harmonia-store.json'))) return dir;
-  const building = `${dir}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  mkdirSync(building, { recursive: true });
-  const store = await OxigraphStore.open(building, { create: true, write: true });
-  try {
-    await ensureOntology(store, loadOntology(files.hpo));
-    await ingestPhenopackets(store, [files.phenopackets]);
-  } finally {
-    store.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(building, dir);
-  return dir;
+export function devStoreDir(): Promise<string> {
+  return realStoreDir(DATA);
 }
