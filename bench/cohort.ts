@@ -69,7 +69,7 @@ async function cachedStore(dir: string, build: (store: OxigraphStore) => Promise
   try {
     await build(store);
   } finally {
-    store.close();
+    await store.close();
   }
   rmSync(dir, { recursive: true, force: true });
   renameSync(building, dir);
@@ -131,16 +131,16 @@ async function measureStore(dir: string, runs: number, http: boolean): Promise<R
   const out: Record<string, unknown> = {};
   const openStarted = performance.now();
   const store = await OxigraphStore.open(dir);
-  const ontology = store.ontology()!;
+  const ontology = (await store.ontology())!;
   out.openSeconds = Math.round((performance.now() - openStarted) / 100) / 10;
   const service = new CohortService(store, ontology);
   const inProcess: Record<string, unknown> = {};
-  for (const [name, def] of Object.entries(BENCH_DEFINITIONS)) inProcess[name] = await timed(runs, () => service.evaluate(def).count);
+  for (const [name, def] of Object.entries(BENCH_DEFINITIONS)) inProcess[name] = await timed(runs, async () => (await service.evaluate(def)).count);
   out.inProcess = inProcess;
-  const members = service.evaluate(BENCH_DEFINITIONS.example).patients;
-  out.explainExample = await timed(Math.min(runs, 5), () => service.explain(service.evaluate(BENCH_DEFINITIONS.example)).length);
-  out.characteriseExample = await timed(Math.min(runs, 5), () => service.characterise(members).count);
-  store.close();
+  const members = (await service.evaluate(BENCH_DEFINITIONS.example)).patients;
+  out.explainExample = await timed(Math.min(runs, 5), async () => (await service.explain(await service.evaluate(BENCH_DEFINITIONS.example))).length);
+  out.characteriseExample = await timed(Math.min(runs, 5), async () => (await service.characterise(members)).count);
+  await store.close();
   if (!http) return out;
   const server = await startServer(dir, { port: 0 }, [cohortRoutes]);
   try {

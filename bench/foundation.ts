@@ -48,11 +48,11 @@ export async function benchFoundation(dataDir: string, log: (s: string) => void 
     t = performance.now();
     const s = await ingestPhenopackets(store, [zip]);
     const seconds = (performance.now() - t) / 1000;
-    const ingest = { patients: s.accepted, seconds: round(seconds, 1), patientsPerSecond: round(s.accepted / seconds, 0), triplesPerSecond: round(s.triplesAdded / seconds, 0), triples: store.size() };
+    const ingest = { patients: s.accepted, seconds: round(seconds, 1), patientsPerSecond: round(s.accepted / seconds, 0), triplesPerSecond: round(s.triplesAdded / seconds, 0), triples: (await store.size()) };
     log(`ingest: ${JSON.stringify(ingest)}\n`);
     store.compact();
     const dump = store.raw().dump({ format: 'application/n-quads' });
-    store.close();
+    await store.close();
 
     t = performance.now();
     const reloaded = await OxigraphStore.open(dir);
@@ -68,7 +68,7 @@ export async function benchFoundation(dataDir: string, log: (s: string) => void 
     for (const q of quads) n3.addQuad(q.subject, q.predicate, q.object);
     const comunica = new ComunicaEngine();
 
-    const engine = new QueryEngine(reloaded, reloaded.ontology());
+    const engine = await QueryEngine.create(reloaded, await reloaded.ontology());
     const server = await startServer(dir, { port: 0 });
     const queries: FoundationResults['queries'] = {};
     for (const [name, q] of Object.entries(QUERIES)) {

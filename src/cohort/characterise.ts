@@ -69,32 +69,32 @@ export const AGE_BANDS: [string, number, number][] = [
   ['<1', 0, 1], ['1-4', 1, 5], ['5-11', 5, 12], ['12-17', 12, 18], ['18-39', 18, 40], ['40-64', 40, 65], ['>=65', 65, Infinity],
 ];
 
-const cache = new WeakMap<GraphStore, { size: number; facts: StoreFacts }>();
+const cache = new WeakMap<GraphStore, { generation: string; facts: StoreFacts }>();
 
-/** Reads sex, age, observed terms, genes and diseases of every patient; cached until the store changes size. */
-export function storeFacts(store: GraphStore): StoreFacts {
+/** Reads sex, age, observed terms, genes and diseases of every patient; cached until the store changes. */
+export async function storeFacts(store: GraphStore): Promise<StoreFacts> {
   const hit = cache.get(store);
-  const size = store.size();
-  if (hit && hit.size === size) return hit.facts;
+  const generation = await store.generation();
+  if (hit && hit.generation === generation) return hit.facts;
   const patients = new Map<string, PatientFacts>();
-  for (const r of store.select(`SELECT ?id ?sex ?age WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id . OPTIONAL { ?p <${HX}sex> ?sex } OPTIONAL { ?p <${HX}ageAtLastEncounterYears> ?age } }`)) {
+  for await (const r of store.selectStream(`SELECT ?id ?sex ?age WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id . OPTIONAL { ?p <${HX}sex> ?sex } OPTIONAL { ?p <${HX}ageAtLastEncounterYears> ?age } }`)) {
     patients.set(r.id!, { id: r.id!, sex: r.sex ?? 'UNKNOWN_SEX', age: r.age === undefined ? undefined : Number(r.age), terms: [], genes: [], diseases: [] });
   }
-  const each = (sparql: string, push: (f: PatientFacts, v: string) => void): void => {
-    for (const r of store.select(sparql)) {
+  const each = async (sparql: string, push: (f: PatientFacts, v: string) => void): Promise<void> => {
+    for await (const r of store.selectStream(sparql)) {
       const f = patients.get(r.id!);
       if (f && r.v) push(f, r.v);
     }
   };
-  each(`SELECT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasPhenotype> ?t . BIND(STR(?t) AS ?v) }`, (f, v) => f.terms.push(oboCurie(v) ?? v));
-  each(`SELECT DISTINCT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasGene> ?g . ?g <${HX}symbol> ?v }`, (f, v) => f.genes.push(v));
-  each(`SELECT DISTINCT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasDisease> ?d . BIND(STR(?d) AS ?v) }`, (f, v) => f.diseases.push(iriCurie(v) ?? v));
+  await each(`SELECT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasPhenotype> ?t . BIND(STR(?t) AS ?v) }`, (f, v) => f.terms.push(oboCurie(v) ?? v));
+  await each(`SELECT DISTINCT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasGene> ?g . ?g <${HX}symbol> ?v }`, (f, v) => f.genes.push(v));
+  await each(`SELECT DISTINCT ?id ?v WHERE { ?p <${HX}id> ?id ; <${HX}hasDisease> ?d . BIND(STR(?d) AS ?v) }`, (f, v) => f.diseases.push(iriCurie(v) ?? v));
   const diseaseLabels = new Map<string, string>();
-  for (const r of store.select(`SELECT ?d (SAMPLE(?l) AS ?label) WHERE { ?p <${HX}hasDisease> ?d . ?d <${RDFS}label> ?l } GROUP BY ?d`)) {
+  for (const r of await store.select(`SELECT ?d (SAMPLE(?l) AS ?label) WHERE { ?p <${HX}hasDisease> ?d . ?d <${RDFS}label> ?l } GROUP BY ?d`)) {
     diseaseLabels.set(iriCurie(r.d!) ?? r.d!, r.label!);
   }
   const facts = { patients, diseaseLabels };
-  cache.set(store, { size, facts });
+  cache.set(store, { generation, facts });
   return facts;
 }
 
@@ -191,8 +191,8 @@ function top(counts: Map<string, number>, n: number, limit: number, labels?: Map
  * rest of the store (two-sided Fisher's exact test per term, Benjamini-Hochberg over all terms seen),
  * the most frequent genes and diseases.
  */
-export function characterise(store: GraphStore, ontology: Ontology, members: string[], limit = 25): Characterisation {
-  const facts = storeFacts(store);
+export async function characterise(store: GraphStore, ontology: Ontology, members: string[], limit = 25): Promise<Characterisation> {
+  const facts = await storeFacts(store);
   const inCohort = new Set(members.filter((id) => facts.patients.has(id)));
   const ids = [...inCohort];
   const rest = [...facts.patients.keys()].filter((id) => !inCohort.has(id));
@@ -211,8 +211,8 @@ export function characterise(store: GraphStore, ontology: Ontology, members: str
 }
 
 /** Two cohorts side by side: overlap, sex, age bands, terms (A versus B, Fisher + BH), genes, diseases. */
-export function compareCohorts(store: GraphStore, ontology: Ontology, a: string[], b: string[], limit = 25): Comparison {
-  const facts = storeFacts(store);
+export async function compareCohorts(store: GraphStore, ontology: Ontology, a: string[], b: string[], limit = 25): Promise<Comparison> {
+  const facts = await storeFacts(store);
   const A = a.filter((id) => facts.patients.has(id));
   const B = b.filter((id) => facts.patients.has(id));
   const setA = new Set(A);

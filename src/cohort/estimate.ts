@@ -11,29 +11,25 @@ export interface Cardinalities {
   genes: Map<string, number>;
 }
 
-const cache = new WeakMap<GraphStore, { size: number; stats: Cardinalities }>();
-
-/** What a store offers that is cheap to ask: counting quads (size()) scans the whole store. */
-type Graphs = { graphNames?(): ReadonlySet<string> };
+const cache = new WeakMap<GraphStore, { generation: string; stats: Cardinalities }>();
 
 /**
- * Per-term and per-gene patient counts, one GROUP BY each, cached until the number of graphs
- * changes. Stale counts after an in-place re-ingest only change the order of joins, never an answer.
+ * Per-term and per-gene patient counts, one GROUP BY each, cached until the store changes.
  */
-export function cardinalities(store: GraphStore & Graphs): Cardinalities {
-  const size = store.graphNames ? store.graphNames().size : store.size();
+export async function cardinalities(store: GraphStore): Promise<Cardinalities> {
+  const generation = await store.generation();
   const hit = cache.get(store);
-  if (hit && hit.size === size) return hit.stats;
-  const counts = (sparql: string, key: (v: string) => string): Map<string, number> =>
-    new Map(store.select(sparql).map((r) => [key(r.k!), Number(r.n)]));
-  const [row] = store.select(`SELECT (COUNT(?p) AS ?n) WHERE { ?p a <${HX}Patient> }`);
+  if (hit && hit.generation === generation) return hit.stats;
+  const counts = async (sparql: string, key: (v: string) => string): Promise<Map<string, number>> =>
+    new Map((await store.select(sparql)).map((r) => [key(r.k!), Number(r.n)]));
+  const [row] = await store.select(`SELECT (COUNT(?p) AS ?n) WHERE { ?p a <${HX}Patient> }`);
   const stats: Cardinalities = {
     patients: Number(row?.n ?? 0),
-    observed: counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasPhenotype> ?k } GROUP BY ?k`, (v) => oboCurie(v) ?? v),
-    excluded: counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}excludedPhenotype> ?k } GROUP BY ?k`, (v) => oboCurie(v) ?? v),
-    genes: counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasGene> ?g . ?g <${HX}symbol> ?k } GROUP BY ?k`, (v) => v),
+    observed: await counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasPhenotype> ?k } GROUP BY ?k`, (v) => oboCurie(v) ?? v),
+    excluded: await counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}excludedPhenotype> ?k } GROUP BY ?k`, (v) => oboCurie(v) ?? v),
+    genes: await counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasGene> ?g . ?g <${HX}symbol> ?k } GROUP BY ?k`, (v) => v),
   };
-  cache.set(store, { size, stats });
+  cache.set(store, { generation, stats });
   return stats;
 }
 

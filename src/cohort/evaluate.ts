@@ -27,11 +27,11 @@ export function prepareCohort(doc: unknown, ontology: Ontology): ResolvedCohort 
 }
 
 /** Compiles and runs a cohort on the store (union default graph). */
-export function evaluateCohort(store: GraphStore, ontology: Ontology, definition: CohortDefinition | ResolvedCohort, options: CompileOptions = {}): Evaluation {
+export async function evaluateCohort(store: GraphStore, ontology: Ontology, definition: CohortDefinition | ResolvedCohort, options: CompileOptions = {}): Promise<Evaluation> {
   const started = performance.now();
   const cohort = 'root' in definition ? definition : resolveDefinition(definition, ontology);
-  const sparql = compileCohort(cohort, { cardinalities: cardinalities(store), ...options });
-  const patients = [...new Set(store.select(sparql).map((r) => r.id!))].sort();
+  const sparql = compileCohort(cohort, { cardinalities: await cardinalities(store), ...options });
+  const patients = [...new Set((await store.select(sparql)).map((r) => r.id!))].sort();
   return { count: patients.length, patients, sparql, cohort, warnings: cohort.warnings, ms: performance.now() - started };
 }
 

@@ -34,21 +34,21 @@ type LeafHits = Map<string, Map<string, Evidence[]>>;
  * selected), then the criterion tree is evaluated per patient. This is a second, independent path to
  * the same membership as the compiled query, so a disagreement would show up as matched=false.
  */
-export function explainCohort(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort, patients: string[]): Explanation[] {
-  const hits = leafHits(store, ontology, cohort);
+export async function explainCohort(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort, patients: string[]): Promise<Explanation[]> {
+  const hits = await leafHits(store, ontology, cohort);
   return patients.map((patient) => {
     const criteria = explainNode(cohort.root, patient, hits);
     return { patient, matched: criteria.matched, criteria };
   });
 }
 
-function leafHits(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort): LeafHits {
+async function leafHits(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort): Promise<LeafHits> {
   const out: LeafHits = new Map();
   for (const leaf of leaves(cohort.root)) {
     const { sparql, evidence } = compileLeaf(leaf);
     const byPatient = new Map<string, Evidence[]>();
     const variable = evidence?.slice(1);
-    for (const row of store.select(sparql)) {
+    for await (const row of store.selectStream(sparql)) {
       const list = byPatient.get(row.id!) ?? [];
       if (variable && row[variable] !== undefined) list.push(toEvidence(row[variable]!, ontology));
       byPatient.set(row.id!, list);
@@ -94,6 +94,6 @@ function dedupe(list: Evidence[]): Evidence[] {
 }
 
 /** Patients the criterion tree accepts when evaluated from the per-leaf answers (a cross-check). */
-export function membersByLeaves(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort, universe: string[]): string[] {
-  return explainCohort(store, ontology, cohort, universe).filter((e) => e.matched).map((e) => e.patient);
+export async function membersByLeaves(store: GraphStore, ontology: Ontology, cohort: ResolvedCohort, universe: string[]): Promise<string[]> {
+  return (await explainCohort(store, ontology, cohort, universe)).filter((e) => e.matched).map((e) => e.patient);
 }

@@ -19,8 +19,8 @@ export interface MemberRecord {
   observedTerms: string[];
 }
 
-export function memberRecords(store: GraphStore, members: string[]): MemberRecord[] {
-  const facts = storeFacts(store);
+export async function memberRecords(store: GraphStore, members: string[]): Promise<MemberRecord[]> {
+  const facts = await storeFacts(store);
   return members.map((id) => {
     const f = facts.patients.get(id);
     return {
@@ -62,7 +62,7 @@ export async function membersZip(store: GraphStore, ontology: Ontology, name: st
   const manifest: { id: string; file: string; origin: 'source' | 'rebuilt' }[] = [];
   for (const id of members) {
     const file = `${name}/${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
-    const json = originals.get(id) ?? rebuildPhenopacket(store, ontology, id);
+    const json = originals.get(id) ?? (await rebuildPhenopacket(store, ontology, id));
     entries.push({ name: file, data: JSON.stringify(json, null, 2) + '\n' });
     manifest.push({ id, file, origin: originals.has(id) ? 'source' : 'rebuilt' });
   }
@@ -73,7 +73,7 @@ export async function membersZip(store: GraphStore, ontology: Ontology, name: st
 async function readOriginals(store: GraphStore, members: string[]): Promise<Map<string, unknown>> {
   const wanted = new Set(members);
   const byFile = new Map<string, Map<string, string>>();
-  const rows = store.select(`SELECT ?id ?file ?entry ?line WHERE {
+  const rows = await store.select(`SELECT ?id ?file ?entry ?line WHERE {
   ?p a <${HX}Patient> ; <${HX}id> ?id ; <${PROV}wasDerivedFrom> ?s . ?s <${HX}sourceFile> ?file .
   OPTIONAL { ?s <${HX}sourceEntry> ?entry } OPTIONAL { ?s <${HX}sourceLine> ?line } }`);
   for (const r of rows) {

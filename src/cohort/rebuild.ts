@@ -7,9 +7,9 @@ import { iriRef } from './sparql.js';
 type Triples = Map<string, Map<string, string[]>>;
 
 /** The triples of one patient graph, by subject then predicate. */
-function patientTriples(store: GraphStore, id: string): Triples {
+async function patientTriples(store: GraphStore, id: string): Promise<Triples> {
   const out: Triples = new Map();
-  for (const r of store.select(`SELECT ?s ?p ?o WHERE { GRAPH ${iriRef(patientGraph(id))} { ?s ?p ?o } }`)) {
+  for (const r of await store.select(`SELECT ?s ?p ?o WHERE { GRAPH ${iriRef(patientGraph(id))} { ?s ?p ?o } }`)) {
     const bySubject = out.get(r.s!) ?? new Map<string, string[]>();
     const list = bySubject.get(r.p!) ?? [];
     list.push(r.o!);
@@ -19,9 +19,9 @@ function patientTriples(store: GraphStore, id: string): Triples {
   return out;
 }
 
-function geneSymbols(store: GraphStore, genes: string[]): Map<string, string> {
+async function geneSymbols(store: GraphStore, genes: string[]): Promise<Map<string, string>> {
   if (genes.length === 0) return new Map();
-  const rows = store.select(`SELECT ?g ?s WHERE { VALUES ?g { ${genes.map(iriRef).join(' ')} } ?g <${HX}symbol> ?s }`);
+  const rows = await store.select(`SELECT ?g ?s WHERE { VALUES ?g { ${genes.map(iriRef).join(' ')} } ?g <${HX}symbol> ?s }`);
   return new Map(rows.map((r) => [r.g!, r.s!]));
 }
 
@@ -33,8 +33,8 @@ const curie = (iri: string): string => iriCurie(iri) ?? iri;
  * interpretations (gene, variant: HGVS, VCF coordinates, ACMG class) and publications; free text,
  * measurements and biosamples are not rebuilt.
  */
-export function rebuildPhenopacket(store: GraphStore, ontology: Ontology, id: string): Record<string, unknown> {
-  const t = patientTriples(store, id);
+export async function rebuildPhenopacket(store: GraphStore, ontology: Ontology, id: string): Promise<Record<string, unknown>> {
+  const t = await patientTriples(store, id);
   const P = patientIri(id);
   const get = (s: string, p: string): string[] => t.get(s)?.get(p) ?? [];
   const one = (s: string, p: string): string | undefined => get(s, p)[0];
@@ -54,7 +54,7 @@ export function rebuildPhenopacket(store: GraphStore, ontology: Ontology, id: st
     });
   const diseases = get(P, HX + 'disease').map((d) => clean({ term: { id: curie(one(d, HX + 'term')!) }, excluded: one(d, HX + 'excluded') === 'true' || undefined, onset: age(d, 'onset') }));
   const variants = get(P, HX + 'hasVariant');
-  const symbols = geneSymbols(store, variants.flatMap((v) => get(v, HX + 'gene')));
+  const symbols = await geneSymbols(store, variants.flatMap((v) => get(v, HX + 'gene')));
   const genomicInterpretations = variants.map((v) => {
     const gene = one(v, HX + 'gene');
     const vcf = clean({ genomeAssembly: one(v, HX + 'assembly'), chrom: one(v, HX + 'chrom'), pos: num(one(v, HX + 'pos')), ref: one(v, HX + 'ref'), alt: one(v, HX + 'alt') });

@@ -1,7 +1,7 @@
 import { DataFactory, type Quad } from 'n3';
 import { segment } from '../model/iri.js';
 import { DCT, HX, HXG, HXR, RDF, XSD } from '../model/namespaces.js';
-import type { OxigraphStore } from '../store/index.js';
+import type { GraphStore } from '../store/index.js';
 import type { CohortDefinition } from './definition.js';
 import { CohortNotFoundError } from './errors.js';
 import { validateDefinition } from './parse.js';
@@ -45,15 +45,15 @@ export function cohortQuads(definition: CohortDefinition, hpoVersion: string, cr
 }
 
 /** Saves (or replaces) a named cohort in one atomic commit. */
-export async function saveCohort(store: OxigraphStore, definition: CohortDefinition, hpoVersion: string, createdBy: string, created = new Date()): Promise<SavedCohort> {
+export async function saveCohort(store: GraphStore, definition: CohortDefinition, hpoVersion: string, createdBy: string, created = new Date()): Promise<SavedCohort> {
   const quads = cohortQuads(definition, hpoVersion, createdBy, created);
   await store.commit({ replace: new Map([[cohortGraph(definition.name), quads]]), add: [], rejected: [], accepted: [] });
   return { name: definition.name, graph: cohortGraph(definition.name), definition, hpoVersion, createdBy, created: created.toISOString() };
 }
 
 /** Drops a saved cohort's graph; false when there was none. */
-export async function deleteCohort(store: OxigraphStore, name: string): Promise<boolean> {
-  if (!findCohort(store, name)) return false;
+export async function deleteCohort(store: GraphStore, name: string): Promise<boolean> {
+  if (!(await findCohort(store, name))) return false;
   await store.commit({ replace: new Map([[cohortGraph(name), []]]), add: [], rejected: [], accepted: [] });
   return true;
 }
@@ -71,17 +71,17 @@ function toSaved(r: Record<string, string | undefined>): SavedCohort {
   };
 }
 
-export function listCohorts(store: OxigraphStore): SavedCohort[] {
-  return store.select(query('')).map(toSaved);
+export async function listCohorts(store: GraphStore): Promise<SavedCohort[]> {
+  return (await store.select(query(''))).map(toSaved);
 }
 
-export function findCohort(store: OxigraphStore, name: string): SavedCohort | undefined {
-  const [row] = store.select(query(`FILTER(?name = ${stringLiteral(name)})`));
+export async function findCohort(store: GraphStore, name: string): Promise<SavedCohort | undefined> {
+  const [row] = await store.select(query(`FILTER(?name = ${stringLiteral(name)})`));
   return row ? toSaved(row) : undefined;
 }
 
-export function getCohort(store: OxigraphStore, name: string): SavedCohort {
-  const found = findCohort(store, name);
+export async function getCohort(store: GraphStore, name: string): Promise<SavedCohort> {
+  const found = await findCohort(store, name);
   if (!found) throw new CohortNotFoundError(name);
   return found;
 }

@@ -1,5 +1,5 @@
 import type { Ontology } from '../ontology/index.js';
-import type { OxigraphStore } from '../store/index.js';
+import type { GraphStore } from '../store/index.js';
 import { characterise, compareCohorts, type Characterisation, type Comparison } from './characterise.js';
 import type { CompileOptions } from './compile.js';
 import { evaluateCohort, prepareCohort, type Evaluation } from './evaluate.js';
@@ -20,7 +20,7 @@ export interface ExportBody {
 /** Everything the CLI and the HTTP routes do with cohorts, over one store and its ontology. */
 export class CohortService {
   constructor(
-    readonly store: OxigraphStore,
+    readonly store: GraphStore,
     readonly ontology: Ontology,
     private readonly options: CompileOptions = {},
   ) {}
@@ -30,19 +30,19 @@ export class CohortService {
     return prepareCohort(doc, this.ontology);
   }
 
-  evaluate(doc: unknown): Evaluation {
+  evaluate(doc: unknown): Promise<Evaluation> {
     return evaluateCohort(this.store, this.ontology, this.prepare(doc), this.options);
   }
 
-  explain(evaluation: Evaluation): Explanation[] {
+  explain(evaluation: Evaluation): Promise<Explanation[]> {
     return explainCohort(this.store, this.ontology, evaluation.cohort, evaluation.patients);
   }
 
-  characterise(members: string[], limit?: number): Characterisation {
+  characterise(members: string[], limit?: number): Promise<Characterisation> {
     return characterise(this.store, this.ontology, members, limit);
   }
 
-  compare(a: string[], b: string[], limit?: number): Comparison {
+  compare(a: string[], b: string[], limit?: number): Promise<Comparison> {
     return compareCohorts(this.store, this.ontology, a, b, limit);
   }
 
@@ -52,11 +52,11 @@ export class CohortService {
     return saveCohort(this.store, cohort.definition, this.ontology.version, createdBy);
   }
 
-  get(name: string): SavedCohort {
+  get(name: string): Promise<SavedCohort> {
     return getCohort(this.store, name);
   }
 
-  list(): SavedCohort[] {
+  list(): Promise<SavedCohort[]> {
     return listCohorts(this.store);
   }
 
@@ -65,8 +65,8 @@ export class CohortService {
   }
 
   /** A saved cohort evaluated now, on the current store and ontology. */
-  members(name: string): Evaluation {
-    return this.evaluate(this.get(name).definition);
+  async members(name: string): Promise<Evaluation> {
+    return this.evaluate((await this.get(name)).definition);
   }
 
   async export(name: string, members: string[], format: ExportFormat): Promise<ExportBody> {
@@ -74,7 +74,7 @@ export class CohortService {
       const z = await membersZip(this.store, this.ontology, name, members);
       return { contentType: 'application/zip', filename: `${name}.zip`, body: z.zip, original: z.original, rebuilt: z.rebuilt };
     }
-    const records = memberRecords(this.store, members);
+    const records = await memberRecords(this.store, members);
     if (format === 'csv') return { contentType: 'text/csv; charset=utf-8', filename: `${name}.csv`, body: membersCsv(records) };
     return { contentType: 'application/json', filename: `${name}.json`, body: JSON.stringify({ cohort: name, count: records.length, members: records }, null, 2) + '\n' };
   }

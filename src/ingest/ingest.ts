@@ -4,7 +4,7 @@ import { mapPhenopacket, type MappedPatient } from '../map/index.js';
 import { HX, ONTOLOGY_GRAPH, VOCAB_GRAPH } from '../model/index.js';
 import { ontologyQuads, vocabularyQuads, type Ontology } from '../ontology/index.js';
 import { describeOrigin, readJsonDocuments, type Origin, type SourceRecord } from '../sources/index.js';
-import type { OxigraphStore, QuarantineEntry } from '../store/index.js';
+import type { GraphStore, QuarantineEntry } from '../store/index.js';
 import { ShapeValidator } from '../validate/index.js';
 
 export interface IngestOptions {
@@ -33,8 +33,8 @@ export interface IngestSummary extends IngestProgress {
 }
 
 /** Puts an ontology into the store (graph and saved copy) unless the same version is already there. */
-export async function ensureOntology(store: OxigraphStore, ontology: Ontology): Promise<boolean> {
-  if (store.ontology()?.version === ontology.version && store.meta().hpoVersion === ontology.version) return false;
+export async function ensureOntology(store: GraphStore, ontology: Ontology): Promise<boolean> {
+  if ((await store.ontology())?.version === ontology.version && (await store.meta()).hpoVersion === ontology.version) return false;
   await store.setOntology(ontology, ontologyQuads(ontology), ONTOLOGY_GRAPH);
   await store.commit({ replace: new Map([[VOCAB_GRAPH, vocabularyQuads()]]), add: [], rejected: [], accepted: [] });
   return true;
@@ -45,13 +45,14 @@ export async function ensureOntology(store: OxigraphStore, ontology: Ontology): 
  * atomically. A record that fails any step goes to quarantine with its reason; the rest goes on.
  * An unchanged phenopacket (same content hash) is skipped, a changed one replaces its graph.
  */
-export async function ingestPhenopackets(store: OxigraphStore, sources: string[], options: IngestOptions = {}): Promise<IngestSummary> {
+export async function ingestPhenopackets(store: GraphStore, sources: string[], options: IngestOptions = {}): Promise<IngestSummary> {
   const started = performance.now();
-  const ontology = store.ontology();
+  const ontology = await store.ontology();
   if (!ontology) throw new Error('no HPO in the store yet: pass --hpo FILE (hp.json or hp.obo) on the first ingest');
   const validator = options.validator ?? ShapeValidator.fromFile();
   const batchSize = options.batchSize ?? 1000;
-  const known = new Map(store.select(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`).map((r) => [r.id!, r.h!]));
+  const known = new Map<string, string>();
+  for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
   const summary: IngestSummary = { read: 0, accepted: 0, rejected: 0, unchanged: 0, replaced: 0, termIssues: 0, rejections: [], triplesAdded: 0, storeTriples: 0, seconds: 0 };
   let pending: { rec: SourceRecord; mapped: MappedPatient }[] = [];
   let rejected: QuarantineEntry[] = [];
@@ -102,7 +103,7 @@ export async function ingestPhenopackets(store: OxigraphStore, sources: string[]
     options.onProgress?.(summary);
   }
   await flush();
-  summary.storeTriples = store.size();
+  summary.storeTriples = await store.size();
   summary.seconds = Math.round((performance.now() - started) / 10) / 100;
   return summary;
 

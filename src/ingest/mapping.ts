@@ -1,7 +1,7 @@
 import type { Quad } from 'n3';
 import { HXG } from '../model/index.js';
 import { loadMapping, runMapping } from '../map/yarrrml/index.js';
-import type { OxigraphStore, QuarantineEntry } from '../store/index.js';
+import type { GraphStore, QuarantineEntry } from '../store/index.js';
 import { ShapeValidator } from '../validate/index.js';
 import type { IngestSummary } from './ingest.js';
 
@@ -11,7 +11,7 @@ const PATIENT_GRAPH = `${HXG}patient/`;
  * Runs a YARRRML mapping and stores its output: each patient graph it produces is validated and
  * replaces that patient's earlier graph; rows the mapping could not use go to quarantine.
  */
-export async function ingestMapping(store: OxigraphStore, mappingFile: string, options: { sources?: Record<string, string>; validator?: ShapeValidator } = {}): Promise<IngestSummary> {
+export async function ingestMapping(store: GraphStore, mappingFile: string, options: { sources?: Record<string, string>; validator?: ShapeValidator } = {}): Promise<IngestSummary> {
   const started = performance.now();
   const { quads, problems } = await runMapping(loadMapping(mappingFile), { sources: options.sources });
   const byGraph = new Map<string, Quad[]>();
@@ -52,7 +52,7 @@ export async function ingestMapping(store: OxigraphStore, mappingFile: string, o
     termIssues: 0,
     rejections: rejected.map((r) => ({ id: r.id, file: r.file, line: r.line, stage: r.stage, reason: r.reasons.map((x) => (x.path ? `${x.path}: ` : '') + x.message).join('; ') })),
     triplesAdded: quads.length,
-    storeTriples: store.size(),
+    storeTriples: await store.size(),
     seconds: Math.round((performance.now() - started) / 10) / 100,
   };
 }

@@ -1,7 +1,7 @@
 import sparqljs from 'sparqljs';
 import { OBO, RDFS } from '../model/namespaces.js';
 import type { Ontology } from '../ontology/index.js';
-import type { GraphStore, ResultFormat, SerializedResult } from '../store/index.js';
+import type { GraphStore, ResultFormat, Row, SerializedResult } from '../store/index.js';
 import { PathRewriter } from './optimize.js';
 
 export type QueryKind = 'select' | 'ask' | 'construct' | 'describe' | 'update' | 'unknown';
@@ -37,16 +37,21 @@ export class QueryEngine {
   private rewriter?: PathRewriter;
   private readonly cache = new Map<string, PreparedQuery>();
 
-  constructor(
+  private constructor(
     private readonly store: GraphStore,
     private readonly ontology: Ontology | undefined,
     private readonly options: EngineOptions = {},
-  ) {
-    this.refresh();
+  ) {}
+
+  /** An engine over `store`, having checked whether ontology paths can be expanded exactly. */
+  static async create(store: GraphStore, ontology: Ontology | undefined, options: EngineOptions = {}): Promise<QueryEngine> {
+    const engine = new QueryEngine(store, ontology, options);
+    await engine.refresh();
+    return engine;
   }
 
   /** Re-checks that path expansion is still exact; call after any write to the store. */
-  refresh(): void {
+  async refresh(): Promise<void> {
     this.rewriter = undefined;
     this.cache.clear();
     if (!this.ontology) return;
@@ -54,8 +59,8 @@ export class QueryEngine {
     let expected = 0;
     for (const t of this.ontology.allTerms()) expected += t.parents.length;
     const touchesHpo = `FILTER(STRSTARTS(STR(?s), "${OBO}HP_") || STRSTARTS(STR(?o), "${OBO}HP_"))`;
-    const [row] = this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s <${RDFS}subClassOf> ?o ${touchesHpo} } }`);
-    const [dflt] = this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { ?s <${RDFS}subClassOf> ?o ${touchesHpo} FILTER NOT EXISTS { GRAPH ?g { ?s <${RDFS}subClassOf> ?o } } }`);
+    const [row] = await this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s <${RDFS}subClassOf> ?o ${touchesHpo} } }`);
+    const [dflt] = await this.store.select(`SELECT (COUNT(*) AS ?n) WHERE { ?s <${RDFS}subClassOf> ?o ${touchesHpo} FILTER NOT EXISTS { GRAPH ?g { ?s <${RDFS}subClassOf> ?o } } }`);
     if (Number(row?.n) === expected && Number(dflt?.n ?? 0) === 0) this.rewriter = new PathRewriter(this.ontology);
   }
 
@@ -99,11 +104,11 @@ export class QueryEngine {
     return { kind, sparql: text, expandedPaths, ...(cap ? { cappedAt: cap } : {}) };
   }
 
-  run(sparql: string, format: ResultFormat): { prepared: PreparedQuery; result: SerializedResult } {
+  async run(sparql: string, format: ResultFormat): Promise<{ prepared: PreparedQuery; result: SerializedResult }> {
     const prepared = this.prepare(sparql);
     if (prepared.kind === 'update') throw new QueryError('this is a SPARQL Update; send it to the update endpoint', 400);
     try {
-      return { prepared, result: this.store.serialize(prepared.sparql, format) };
+      return { prepared, result: await this.store.serialize(prepared.sparql, format) };
     } catch (e) {
       const message = String((e as Error).message ?? e);
       throw new QueryError(/^error at \d+:\d+/.test(message) ? `SPARQL syntax error: ${message}` : `query failed: ${message}`);
@@ -111,7 +116,7 @@ export class QueryEngine {
   }
 
   /** SELECT rows as plain values, with the same rewriting (for our own modules' queries). */
-  select(sparql: string): Record<string, string | undefined>[] {
+  select(sparql: string): Promise<Row[]> {
     return this.store.select(this.prepare(sparql).sparql);
   }
 }

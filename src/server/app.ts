@@ -11,8 +11,8 @@ export function createApp(ctx: ServerContext, extra: RouteFactory[] = []): expre
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(cors(ctx));
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', triples: ctx.store.size(), hpoVersion: ctx.ontology.version });
+  app.get('/health', async (_req, res) => {
+    res.json({ status: 'ok', triples: await ctx.store.size(), hpoVersion: ctx.ontology.version });
   });
   app.use(sparqlRoutes(ctx));
   for (const f of extra) app.use(f(ctx));

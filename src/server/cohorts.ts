@@ -21,20 +21,20 @@ export function cohortRoutes(ctx: ServerContext): Router {
     Promise.resolve().then(() => h(req, res)).catch((e: unknown) => sendError(res, e, next));
   };
 
-  router.post('/cohorts', wrap((req, res) => {
+  router.post('/cohorts', wrap(async (req, res) => {
     const s = service();
-    res.json(answer(s, s.evaluate(body(req)), req));
+    res.json(await answer(s, await s.evaluate(body(req)), req));
   }));
-  router.post('/cohorts/compare', wrap((req, res) => {
+  router.post('/cohorts/compare', wrap(async (req, res) => {
     const s = service();
     const { a, b } = (req.body ?? {}) as { a?: unknown; b?: unknown };
     if (a === undefined || b === undefined) throw new CohortDefinitionError([{ path: '', message: 'give {"a": ..., "b": ...}, each a saved cohort name or a definition' }]);
-    const ea = typeof a === 'string' ? s.members(a) : s.evaluate(a);
-    const eb = typeof b === 'string' ? s.members(b) : s.evaluate(b);
-    res.json({ a: ea.cohort.definition.name, b: eb.cohort.definition.name, comparison: s.compare(ea.patients, eb.patients, limitOf(req)) });
+    const ea = await (typeof a === 'string' ? s.members(a) : s.evaluate(a));
+    const eb = await (typeof b === 'string' ? s.members(b) : s.evaluate(b));
+    res.json({ a: ea.cohort.definition.name, b: eb.cohort.definition.name, comparison: await s.compare(ea.patients, eb.patients, limitOf(req)) });
   }));
-  router.get('/cohorts', wrap((_req, res) => {
-    res.json({ cohorts: service().list().map(({ definition, ...rest }) => ({ ...rest, description: definition.description })) });
+  router.get('/cohorts', wrap(async (_req, res) => {
+    res.json({ cohorts: (await service().list()).map(({ definition, ...rest }) => ({ ...rest, description: definition.description })) });
   }));
   router.put('/cohorts/:name', wrap(async (req, res) => {
     if (!authorised(ctx, req, res)) return;
@@ -43,13 +43,13 @@ export function cohortRoutes(ctx: ServerContext): Router {
       throw new CohortDefinitionError([{ path: '/name', message: `the definition is named ${JSON.stringify(doc.name)} but was PUT to /cohorts/${req.params.name}` }]);
     }
     const s = service();
-    const existed = s.list().some((c) => c.name === req.params.name);
+    const existed = (await s.list()).some((c) => c.name === req.params.name);
     const who = String(req.headers['x-harmonia-user'] ?? 'anonymous').slice(0, 200);
     const saved = await s.save(doc, who);
     await ctx.afterWrite();
     res.status(existed ? 200 : 201).location(`/cohorts/${encodeURIComponent(saved.name)}`).json(saved);
   }));
-  router.get('/cohorts/:name', wrap((req, res) => void res.json(service().get(String(req.params.name)))));
+  router.get('/cohorts/:name', wrap(async (req, res) => void res.json(await service().get(String(req.params.name)))));
   router.delete('/cohorts/:name', wrap(async (req, res) => {
     if (!authorised(ctx, req, res)) return;
     if (!(await service().delete(String(req.params.name)))) return void res.status(404).json({ error: `no saved cohort named ${req.params.name}` });
@@ -58,33 +58,33 @@ export function cohortRoutes(ctx: ServerContext): Router {
   }));
   router.get('/cohorts/:name/members', wrap(async (req, res) => {
     const s = service();
-    const e = s.members(String(req.params.name));
+    const e = await s.members(String(req.params.name));
     const format = req.query.format as string | undefined;
-    if (format === undefined) return void res.json(answer(s, e, req));
+    if (format === undefined) return void res.json(await answer(s, e, req));
     if (!FORMATS.includes(format as ExportFormat)) return void res.status(400).json({ error: `format must be one of ${FORMATS.join(', ')}` });
     const out = await s.export(e.cohort.definition.name, e.patients, format as ExportFormat);
     if (out.rebuilt !== undefined) res.set('X-Harmonia-Rebuilt', String(out.rebuilt));
     res.type(out.contentType).attachment(out.filename).send(out.body);
   }));
-  router.get('/cohorts/:name/explain', wrap((req, res) => {
+  router.get('/cohorts/:name/explain', wrap(async (req, res) => {
     const s = service();
-    const e = s.members(String(req.params.name));
-    res.json({ ...toResult(e), explanations: s.explain(e) });
+    const e = await s.members(String(req.params.name));
+    res.json({ ...toResult(e), explanations: await s.explain(e) });
   }));
-  router.get('/cohorts/:name/characterise', wrap((req, res) => {
+  router.get('/cohorts/:name/characterise', wrap(async (req, res) => {
     const s = service();
-    const e = s.members(String(req.params.name));
-    res.json({ name: e.cohort.definition.name, characterisation: s.characterise(e.patients, limitOf(req)) });
+    const e = await s.members(String(req.params.name));
+    res.json({ name: e.cohort.definition.name, characterisation: await s.characterise(e.patients, limitOf(req)) });
   }));
   return router;
 }
 
 /** The evaluation answer: count, patients, sparql; warnings, explanations, characterisation on request. */
-function answer(s: CohortService, e: Evaluation, req: Request): Record<string, unknown> {
+async function answer(s: CohortService, e: Evaluation, req: Request): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { ...toResult(e) };
   if (e.warnings.length) out.warnings = e.warnings;
-  if (flag(req.query.explain)) out.explanations = s.explain(e);
-  if (flag(req.query.characterise)) out.characterisation = s.characterise(e.patients, limitOf(req));
+  if (flag(req.query.explain)) out.explanations = await s.explain(e);
+  if (flag(req.query.characterise)) out.characterisation = await s.characterise(e.patients, limitOf(req));
   return out;
 }
 

@@ -1,6 +1,6 @@
 import type { Ontology } from '../ontology/index.js';
 import type { QueryEngine } from '../query/index.js';
-import type { OxigraphStore, ResultFormat } from '../store/index.js';
+import type { GraphStore, ResultFormat } from '../store/index.js';
 import type { ExecutorResult } from './executor.js';
 
 export interface ServerConfig {
@@ -47,7 +47,7 @@ export interface SparqlExecutor {
 
 /** What every route handler gets: the store (main thread), its ontology, a query engine, the config. */
 export interface ServerContext {
-  store: OxigraphStore;
+  store: GraphStore;
   ontology: Ontology;
   engine: QueryEngine;
   executor: SparqlExecutor;

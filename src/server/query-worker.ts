@@ -6,10 +6,10 @@ import { OxigraphStore, type ResultFormat } from '../store/index.js';
 const { storeDir, maxRows } = workerData as { storeDir: string; maxRows: number };
 try {
   const store = await OxigraphStore.open(storeDir);
-  const engine = new QueryEngine(store, store.ontology(), { maxRows });
-  parentPort!.on('message', (m: { id: number; sparql: string; format: ResultFormat }) => {
+  const engine = await QueryEngine.create(store, await store.ontology(), { maxRows });
+  parentPort!.on('message', async (m: { id: number; sparql: string; format: ResultFormat }) => {
     try {
-      parentPort!.postMessage({ id: m.id, ok: true, value: engine.run(m.sparql, m.format) });
+      parentPort!.postMessage({ id: m.id, ok: true, value: await engine.run(m.sparql, m.format) });
     } catch (e) {
       parentPort!.postMessage({ id: m.id, ok: false, error: (e as Error).message, status: e instanceof QueryError ? e.status : 400 });
     }

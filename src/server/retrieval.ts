@@ -12,14 +12,15 @@ import type { ServerContext } from './context.js';
  */
 export function retrievalRoutes(ctx: ServerContext): Router {
   const router = express.Router();
-  let cached: { size: number; value: RetrievalContext } | undefined;
+  let cached: { generation: string; value: RetrievalContext } | undefined;
   let diagnosis: DiagnosisContext | undefined;
   let schema: MmeSchema | undefined;
 
-  const retrieval = (): RetrievalContext => {
-    if (cached?.size !== ctx.store.size()) {
+  const retrieval = async (): Promise<RetrievalContext> => {
+    const generation = await ctx.store.generation();
+    if (cached?.generation !== generation) {
       const annotations = ctx.config.annotations ? loadHpoa(ctx.config.annotations, ctx.ontology) : undefined;
-      cached = { size: ctx.store.size(), value: buildRetrievalContext(ctx.ontology, profilesFromStore(ctx.store), { annotations }) };
+      cached = { generation, value: buildRetrievalContext(ctx.ontology, await profilesFromStore(ctx.store), { annotations }) };
     }
     return cached.value;
   };
@@ -31,7 +32,7 @@ export function retrievalRoutes(ctx: ServerContext): Router {
     return diagnosis;
   };
 
-  router.post('/match', express.text({ type: () => true, limit: ctx.config.maxBodyBytes }), (req, res) => {
+  router.post('/match', express.text({ type: () => true, limit: ctx.config.maxBodyBytes }), async (req, res) => {
     if (!ctx.config.mmeSchema) return void res.status(503).json({ error: 'Matchmaker Exchange is not configured: start the server with --mme-schema FILE' });
     schema ??= MmeSchema.load(ctx.config.mmeSchema);
     let body: unknown;
@@ -41,12 +42,12 @@ export function retrievalRoutes(ctx: ServerContext): Router {
       if (!req.is('application/vnd.ga4gh.matchmaker.v1.1+json')) body = undefined;
       else return void res.status(400).json({ error: `request body is not JSON: ${(e as Error).message}` });
     }
-    const reply = matchMme(retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top: intParam(req.query.top, 10) });
+    const reply = matchMme(await retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top: intParam(req.query.top, 10) });
     res.status(reply.status).type(reply.contentType).send(JSON.stringify(reply.body));
   });
 
-  router.get('/patients/:id/similar', (req, res) => {
-    const r = retrieval();
+  router.get('/patients/:id/similar', async (req, res) => {
+    const r = await retrieval();
     const i = r.index.indexOfPatient(req.params.id);
     if (i < 0) return void res.status(404).json({ error: `unknown patient '${req.params.id}'` });
     guard(res, () => similar(r, r.index.profiles[i], {

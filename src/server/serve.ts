@@ -2,16 +2,27 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { QueryEngine } from '../query/index.js';
-import { OxigraphStore, type ResultFormat } from '../store/index.js';
+import { isRemoteLocation, openStore, type ResultFormat } from '../store/index.js';
 import { createApp, type RouteFactory } from './app.js';
 import { DEFAULT_CONFIG, type ServerConfig, type ServerContext, type SparqlExecutor } from './context.js';
-import { WorkerExecutor } from './executor.js';
+import { QueryTimeout, WorkerExecutor } from './executor.js';
 
-/** Runs queries on the main thread: used where no compiled worker exists (tests from TypeScript sources). */
+/**
+ * Runs queries from this thread: for a remote store (the query runs on the server; its answer is
+ * awaited no longer than the time limit) and where no compiled worker exists (tests from sources).
+ */
 export class InProcessExecutor implements SparqlExecutor {
   constructor(private readonly ctx: () => ServerContext) {}
-  async run(sparql: string, format: ResultFormat) {
-    return this.ctx().engine.run(sparql, format);
+  async run(sparql: string, format: ResultFormat, timeoutMs?: number) {
+    const answer = this.ctx().engine.run(sparql, format);
+    if (!timeoutMs) return answer;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueryTimeout(timeoutMs)), timeoutMs)));
+    try {
+      return await Promise.race([answer, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
   async reload(): Promise<void> {}
   async close(): Promise<void> {}
@@ -24,28 +35,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the store, builds the context and listens. `routes` adds cohort and retrieval route groups. */
-export async function startServer(storeDir: string, options: Partial<ServerConfig> = {}, routes: RouteFactory[] = []): Promise<RunningServer> {
+/**
+ * Opens the store (a directory or a remote SPARQL store URL), builds the context and listens. `routes`
+ * adds cohort and retrieval route groups. The embedded store answers /sparql from a worker thread
+ * (so a time limit can stop a query); a remote store answers over the network from this thread.
+ */
+export async function startServer(location: string, options: Partial<ServerConfig> = {}, routes: RouteFactory[] = []): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...options };
   const workerFile = fileURLToPath(new URL('./query-worker.js', import.meta.url));
-  const worker = existsSync(workerFile) ? new WorkerExecutor(storeDir, config.maxRows) : undefined;
+  const worker = existsSync(workerFile) && !isRemoteLocation(location) ? new WorkerExecutor(location, config.maxRows) : undefined;
   // The worker loads its copy of the store while this thread loads the main one: two cores, half the wait.
   const workerReady = worker?.start();
   workerReady?.catch(() => undefined);
-  const store = await OxigraphStore.open(storeDir, { write: true });
-  const ontology = store.ontology();
+  const store = await openStore(location, { write: true });
+  const ontology = await store.ontology();
   if (!ontology) {
-    store.close();
+    await store.close();
     await worker?.close();
-    throw new Error(`${storeDir}: the store has no ontology yet; ingest with --hpo first`);
+    throw new Error(`${location}: the store has no ontology yet; ingest with --hpo first`);
   }
   let context!: ServerContext;
   const executor: SparqlExecutor = worker ?? new InProcessExecutor(() => context);
-  const engine = new QueryEngine(store, ontology, { maxRows: config.maxRows });
+  const engine = await QueryEngine.create(store, ontology, { maxRows: config.maxRows });
   context = {
     store, ontology, engine, executor, config,
     async afterWrite() {
-      engine.refresh();
+      await engine.refresh();
       await executor.reload();
     },
   };
@@ -65,7 +80,7 @@ export async function startServer(storeDir: string, options: Partial<ServerConfi
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       await executor.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writer, type Quad } from 'n3';
+import { DataFactory, Writer, type Quad } from 'n3';
 import oxigraph from 'oxigraph';
 import { Ontology, type OntologyData } from '../ontology/index.js';
 import { fileChunks, writeAtomic } from './files.js';
 import { acquireLock } from './lock.js';
-import type { GraphStore, QuarantineEntry, ResultFormat, SerializedResult, StoreBatch } from './types.js';
+import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
 
 const MANIFEST = 'harmonia-store.json';
 const FORMAT_VERSION = 1;
@@ -64,6 +64,10 @@ export class OxigraphStore implements GraphStore {
 
   private constructor(readonly dir: string, manifest: Manifest) {
     this.manifest = manifest;
+  }
+
+  get location(): string {
+    return this.dir;
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<OxigraphStore> {
@@ -217,26 +221,35 @@ export class OxigraphStore implements GraphStore {
     }
   }
 
-  select(sparql: string): Record<string, string | undefined>[] {
+  private solutions(sparql: string): Map<string, oxigraph.Term>[] {
     const rows = this.store.query(sparql, { use_default_graph_as_union: true });
     if (!Array.isArray(rows)) throw new Error('not a SELECT query');
-    return (rows as Map<string, oxigraph.Term>[]).map((row) => {
-      const out: Record<string, string | undefined> = {};
-      for (const [k, v] of row) out[k] = v.value;
-      return out;
-    });
+    return rows as Map<string, oxigraph.Term>[];
   }
 
-  ask(sparql: string): boolean {
+  async select(sparql: string): Promise<Row[]> {
+    return this.solutions(sparql).map(plainRow);
+  }
+
+  /** Oxigraph (WASM) answers a query whole; rows are converted one at a time as they are consumed. */
+  async *selectStream(sparql: string): AsyncGenerator<Row> {
+    for (const row of this.solutions(sparql)) yield plainRow(row);
+  }
+
+  async ask(sparql: string): Promise<boolean> {
     const r = this.store.query(sparql, { use_default_graph_as_union: true });
     if (typeof r !== 'boolean') throw new Error('not an ASK query');
     return r;
   }
 
-  serialize(sparql: string, format: ResultFormat): SerializedResult {
+  async serialize(sparql: string, format: ResultFormat): Promise<SerializedResult> {
     const body = this.store.query(sparql, { use_default_graph_as_union: true, results_format: MEDIA_TYPES[format] });
     const kind = /^\s*\{\s*"head"\s*:\s*\{\s*\}\s*,\s*"boolean"/.test(String(body).slice(0, 60)) ? 'boolean' : 'bindings';
     return { kind, format, body: body as string };
+  }
+
+  async graphQuads(graph: string): Promise<Quad[]> {
+    return this.store.match(null, null, null, oxigraph.namedNode(graph)).map((q) => DataFactory.fromQuad(q as never) as Quad);
   }
 
   /** Raw query access for the query layer (formats it serialises itself, such as JSON-LD). */
@@ -244,24 +257,29 @@ export class OxigraphStore implements GraphStore {
     return this.store;
   }
 
-  quarantine(): QuarantineEntry[] {
+  async quarantine(): Promise<QuarantineEntry[]> {
     return this.quarantined;
   }
 
-  size(): number {
+  async size(): Promise<number> {
     return this.store.size;
+  }
+
+  /** Every commit and update takes the next segment number, so it changes with every write. */
+  async generation(): Promise<string> {
+    return String(this.manifest.next);
   }
 
   graphNames(): ReadonlySet<string> {
     return this.graphs;
   }
 
-  meta(): Readonly<Record<string, string>> {
+  async meta(): Promise<Readonly<Record<string, string>>> {
     return this.manifest.meta;
   }
 
   /** The ontology the store was built with, saved beside the segments (rebuilt once, then cached). */
-  ontology(): Ontology | undefined {
+  async ontology(): Promise<Ontology | undefined> {
     if (!this.ontologyCache && this.manifest.ontology) {
       const data = JSON.parse(readFileSync(join(this.dir, this.manifest.ontology), 'utf8')) as OntologyData;
       this.ontologyCache = new Ontology(data);
@@ -280,10 +298,16 @@ export class OxigraphStore implements GraphStore {
     this.ontologyCache = ontology;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
+}
+
+function plainRow(row: Map<string, oxigraph.Term>): Row {
+  const out: Row = {};
+  for (const [k, v] of row) out[k] = v.value;
+  return out;
 }
 
 function emptyManifest(): Manifest {

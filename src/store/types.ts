@@ -1,4 +1,5 @@
 import type { Quad } from 'n3';
+import type { Ontology } from '../ontology/index.js';
 
 /** Where a rejected record came from and why it was rejected; kept so nothing is lost silently. */
 export interface QuarantineEntry {
@@ -34,20 +35,39 @@ export interface SerializedResult {
   body: string;
 }
 
+/** One SELECT row: variable name to plain value (an IRI, a literal's lexical form); undefined when unbound. */
+export type Row = Record<string, string | undefined>;
+
 /**
- * The seam every store backend implements: the embedded Oxigraph store now, a remote SPARQL 1.1
- * endpoint and a Neo4j mirror later. Query rewriting and formats live above it, in src/query.
+ * The seam every store backend implements: the embedded Oxigraph store, a remote SPARQL 1.1 endpoint,
+ * and mirrors. Every call is asynchronous so that a backend may answer over the network; query
+ * rewriting and result formats live above it, in src/query.
  */
 export interface GraphStore {
   readonly kind: string;
-  /** SELECT rows as plain values (IRIs and literal lexical forms); undefined for unbound. */
-  select(sparql: string): Record<string, string | undefined>[];
-  ask(sparql: string): boolean;
+  /** Where the store lives: a directory or an endpoint URL (for messages and for finding a running server). */
+  readonly location: string;
+  /** SELECT rows (the union of all graphs is the default graph). */
+  select(sparql: string): Promise<Row[]>;
+  /** SELECT rows one by one, for answers too large to hold twice (as the backend's answer and as rows). */
+  selectStream(sparql: string): AsyncIterable<Row>;
+  ask(sparql: string): Promise<boolean>;
   /** Any query, answered in a W3C serialisation. */
-  serialize(sparql: string, format: ResultFormat): SerializedResult;
+  serialize(sparql: string, format: ResultFormat): Promise<SerializedResult>;
+  /** Every quad of one named graph (validation and export of one record). */
+  graphQuads(graph: string): Promise<Quad[]>;
   update(sparql: string): Promise<void>;
   commit(batch: StoreBatch): Promise<void>;
-  quarantine(): QuarantineEntry[];
-  size(): number;
-  close(): void;
+  quarantine(): Promise<QuarantineEntry[]>;
+  /** Number of quads. May scan the store: not for hot paths (use generation() to detect change). */
+  size(): Promise<number>;
+  /** A token that changes whenever the store's content changes; cheap, for cache keys. */
+  generation(): Promise<string>;
+  /** Store metadata (hpoVersion, created, updated). */
+  meta(): Promise<Readonly<Record<string, string>>>;
+  /** The ontology the store was built with, if any (cached by the backend). */
+  ontology(): Promise<Ontology | undefined>;
+  /** Replaces the ontology graph and the saved ontology in one commit. */
+  setOntology(ontology: Ontology, quads: Quad[], graph: string): Promise<void>;
+  close(): Promise<void>;
 }

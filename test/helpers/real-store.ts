@@ -43,7 +43,7 @@ export async function realStoreDir(data: string): Promise<string> {
   await ensureOntology(store, loadOntology(hpo));
   await ingestPhenopackets(store, [phenopackets], { batchSize: 2000 });
   store.compact();
-  store.close();
+  await store.close();
   try {
     renameSync(building, dir);
   } catch {

@@ -12,7 +12,7 @@ import {
   type Explanation,
   type ExportFormat,
 } from '../../cohort/index.js';
-import { OxigraphStore } from '../../store/index.js';
+import { openStore, type GraphStore } from '../../store/index.js';
 import { CliError } from '../util.js';
 
 interface Options {
@@ -32,7 +32,7 @@ export function register(program: Command): void {
   program
     .command('cohort')
     .description('evaluate a cohort definition (JSON or YAML, see docs/cohorts.md) on a store')
-    .requiredOption('--store <dir>', 'store directory')
+    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
     .argument('<file>', 'cohort definition (.json, .yaml)')
     .option('--json', 'print {"count", "patients", "sparql"} (plus the parts asked for below) as JSON')
     .option('--explain', 'for each member, which criteria matched and through which terms')
@@ -46,31 +46,31 @@ export function register(program: Command): void {
     .action(async (file: string, opts: Options) => {
       if (opts.export && !['csv', 'json', 'zip'].includes(opts.export)) throw new CliError(`--export ${opts.export}: expected csv, json or zip`);
       if (opts.export && !opts.out) throw new CliError('--export needs --out PATH');
-      const store = await OxigraphStore.open(opts.store, { write: opts.save === true });
+      const store = await openStore(opts.store, { write: opts.save === true });
       try {
         await run(store, file, opts);
       } catch (e) {
         if (e instanceof CohortDefinitionError) throw new CliError(`${file}: ${e.message}`);
         throw e;
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
 
-async function run(store: OxigraphStore, file: string, opts: Options): Promise<void> {
-  const ontology = store.ontology();
+async function run(store: GraphStore, file: string, opts: Options): Promise<void> {
+  const ontology = await store.ontology();
   if (!ontology) throw new CliError(`${opts.store}: the store has no ontology; ingest with --hpo first`);
   const service = new CohortService(store, ontology);
-  const evaluation = service.evaluate(readDefinitionFile(file));
+  const evaluation = await service.evaluate(readDefinitionFile(file));
   for (const w of evaluation.warnings) process.stderr.write(`warning: ${file}${w.path}: ${w.message}\n`);
   const limit = Number(opts.limit) > 0 ? Number(opts.limit) : 25;
   const out: Record<string, unknown> = { ...toResult(evaluation) };
-  if (opts.explain) out.explanations = service.explain(evaluation);
-  if (opts.characterise) out.characterisation = service.characterise(evaluation.patients, limit);
+  if (opts.explain) out.explanations = await service.explain(evaluation);
+  if (opts.characterise) out.characterisation = await service.characterise(evaluation.patients, limit);
   if (opts.compare) {
-    const other = service.evaluate(readDefinitionFile(opts.compare));
-    out.comparison = service.compare(evaluation.patients, other.patients, limit);
+    const other = await service.evaluate(readDefinitionFile(opts.compare));
+    out.comparison = await service.compare(evaluation.patients, other.patients, limit);
   }
   if (opts.save) {
     const saved = await service.save(evaluation.cohort.definition, opts.user ?? 'anonymous');

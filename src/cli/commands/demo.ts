@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ensureOntology, ingestPhenopackets } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
 import { countDocuments } from '../../sources/index.js';
-import { OxigraphStore } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { downloadReleases } from '../download.js';
 import { CliError, findHpo, progressLine, resolveDataDir } from '../util.js';
 import { progressText } from './ingest.js';
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('build a store from the real HPO and phenopacket data, serve it, and print example queries')
     .option('--data <dir>', 'data directory (default: HARMONIA_DATA, else ../shared/data, else download the official releases)')
-    .option('--store <dir>', 'store directory', '.harmonia/demo-store')
+    .option('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store', '.harmonia/demo-store')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port', '3000')
     .option('--no-serve', 'build the store and print the queries, without serving')
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       const sources = phenopacketSources(dataDir);
       if (sources.length === 0) throw new CliError(`${dataDir}: no phenopackets under phenopackets/`);
       log(`data: ${dataDir}\nstore: ${resolve(opts.store)}\n`);
-      const store = await OxigraphStore.open(opts.store, { create: true, write: true });
+      const store = await openStore(opts.store, { create: true, write: true });
       try {
         const ontology = loadOntology(hpo);
         if (await ensureOntology(store, ontology)) log(`loaded HPO ${ontology.version}: ${ontology.size} terms\n`);
@@ -73,9 +73,9 @@ export function register(program: Command): void {
         const started = Date.now();
         const s = await ingestPhenopackets(store, sources, { onProgress: (p) => progress.update(progressText(p, total, started)) });
         progress.done();
-        log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s; ${store.size()} triples\n`);
+        log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s; ${await store.size()} triples\n`);
       } finally {
-        store.close();
+        await store.close();
       }
       if (!opts.serve) {
         printQueries('http://127.0.0.1:3000');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ensureOntology, ingestMapping, ingestPhenopackets, type IngestProgress, type IngestSummary } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
-import { OxigraphStore } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { countDocuments } from '../../sources/index.js';
 import { bar, CliError, progressLine } from '../util.js';
 
@@ -9,7 +9,7 @@ export function register(program: Command): void {
   program
     .command('ingest')
     .description('ingest phenopackets (.json, folders, .zip, .jsonl) or a YARRRML-mapped export into a store')
-    .requiredOption('--store <dir>', 'store directory (created when missing)')
+    .requiredOption('--store <dir|url>', 'store directory (created when missing), or sparql+http(s)://host/path for a remote SPARQL store')
     .option('--hpo <file>', 'HPO release (hp.json, hp.json.gz, hp.obo, hp.obo.gz); required on the first ingest')
     .option('--sssom <file...>', 'SSSOM mapping files adding UMLS CUIs to HPO terms')
     .option('--mapping <file>', 'a YARRRML mapping (see docs/mappings.md) instead of phenopackets')
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files')
     .action(async (sources: string[], opts) => {
       if (!opts.mapping && sources.length === 0 && !opts.hpo) throw new CliError('nothing to ingest: give phenopacket sources, --mapping or --hpo');
-      const store = await OxigraphStore.open(opts.store, { create: true, write: true });
+      const store = await openStore(opts.store, { create: true, write: true });
       try {
         if (opts.hpo) {
           const ontology = loadOntology(opts.hpo, { sssom: opts.sssom });
@@ -46,7 +46,7 @@ export function register(program: Command): void {
         if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
         else printSummary(summary);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { QueryEngine } from '../../query/index.js';
-import { OxigraphStore, type ResultFormat } from '../../store/index.js';
+import { openStore, type ResultFormat } from '../../store/index.js';
 import { CliError } from '../util.js';
 
 const FORMATS: Record<string, ResultFormat> = { json: 'json', csv: 'csv', tsv: 'tsv', xml: 'xml', ttl: 'turtle', nt: 'ntriples', jsonld: 'jsonld' };
@@ -10,7 +10,7 @@ export function register(program: Command): void {
   program
     .command('query')
     .description('run a SPARQL query on a store and print the results')
-    .requiredOption('--store <dir>', 'store directory')
+    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
     .option('--format <format>', 'json|csv|tsv|xml for SELECT/ASK (json: W3C SPARQL results JSON); ttl|nt|jsonld for CONSTRUCT/DESCRIBE')
     .option('--file <file>', 'read the query from a file')
     .argument('[query]', 'the SPARQL query')
@@ -18,9 +18,9 @@ export function register(program: Command): void {
       if (query && opts.file) throw new CliError('give the query or --file, not both');
       const sparql = opts.file ? readText(opts.file) : query;
       if (!sparql) throw new CliError('no query: give it as an argument or with --file');
-      const store = await OxigraphStore.open(opts.store);
+      const store = await openStore(opts.store);
       try {
-        const engine = new QueryEngine(store, store.ontology());
+        const engine = await QueryEngine.create(store, await store.ontology());
         const kind = engine.prepare(sparql).kind;
         const graphQuery = kind === 'construct' || kind === 'describe';
         const name = opts.format ?? (graphQuery ? 'ttl' : 'json');
@@ -29,10 +29,10 @@ export function register(program: Command): void {
         if (graphQuery !== ['turtle', 'ntriples', 'jsonld'].includes(format)) {
           throw new CliError(`--format ${name} does not fit a ${kind.toUpperCase()} query (${graphQuery ? 'ttl, nt, jsonld' : 'json, csv, tsv, xml'})`);
         }
-        const { result } = engine.run(sparql, format);
+        const { result } = await engine.run(sparql, format);
         process.stdout.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -5,7 +5,7 @@ import {
   buildDiagnosisContext, buildRetrievalContext, diagnoseAll, evaluateDiagnosis, evaluateRetrieval, loadGenesToPhenotype,
   loadHpoa, loadProfiles, profilesFromStore, similarAll, type QuerySpec,
 } from '../../retrieve/index.js';
-import { OxigraphStore } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { CliError } from '../util.js';
 import { int } from './serve.js';
 
@@ -19,10 +19,13 @@ function querySpec(opts: { query?: string[]; hpo?: string; patient?: string }): 
   return { patient: opts.patient! };
 }
 
-async function openStore(dir: string) {
-  const store = await OxigraphStore.open(dir);
-  const ontology = store.ontology();
-  if (!ontology) throw new CliError(`${dir}: the store has no ontology; ingest with --hpo first`);
+async function openWithOntology(location: string) {
+  const store = await openStore(location);
+  const ontology = await store.ontology();
+  if (!ontology) {
+    await store.close();
+    throw new CliError(`${location}: the store has no ontology; ingest with --hpo first`);
+  }
   return { store, ontology };
 }
 
@@ -38,7 +41,7 @@ export function register(program: Command): void {
   program
     .command('similar')
     .description('find the patients most similar to a phenopacket, a list of HPO terms, or a stored patient')
-    .requiredOption('--store <dir>', 'store directory')
+    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
     .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines (each phenopacket one query)')
     .option('--hpo <ids>', 'comma-separated HPO ids (prefix one with - to mark it excluded)')
     .option('--patient <id>', 'a patient already in the store (never returned as its own match)')
@@ -50,22 +53,22 @@ export function register(program: Command): void {
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
       const spec = querySpec(opts);
-      const { store, ontology } = await openStore(opts.store);
+      const { store, ontology } = await openWithOntology(opts.store);
       const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
-      const ctx = buildRetrievalContext(ontology, profilesFromStore(store), { annotations });
+      const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
       let failed = false;
       for await (const r of similarAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
         if ('error' in r) failed = true;
         print(opts.json, r);
       }
-      store.close();
+      await store.close();
       if (failed) process.exitCode = 1;
     });
 
   program
     .command('diagnose')
     .description('rank the diseases of phenotype.hpoa for a phenopacket or a list of HPO terms')
-    .requiredOption('--store <dir>', 'store directory (for the ontology and stored patients)')
+    .requiredOption('--store <dir|url>', 'store directory or remote store URL (for the ontology and stored patients)')
     .requiredOption('--annotations <file>', 'HPO disease annotations (phenotype.hpoa, either column format)')
     .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines')
     .option('--hpo <ids>', 'comma-separated HPO ids (prefix with - for excluded)')
@@ -77,17 +80,17 @@ export function register(program: Command): void {
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
       const spec = querySpec(opts);
-      const { store, ontology } = await openStore(opts.store);
+      const { store, ontology } = await openWithOntology(opts.store);
       const hpoa = loadHpoa(opts.annotations, ontology);
       const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
       if (opts.genes && !genesFile) throw new CliError('--genes needs --gene-annotations FILE (genes_to_phenotype.txt)');
-      const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, profilesFromStore(store), { annotations: hpoa }).index };
+      const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
       let failed = false;
       for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes })) {
         if ('error' in r) failed = true;
         print(opts.json, r);
       }
-      store.close();
+      await store.close();
       if (failed) process.exitCode = 1;
     });
 
@@ -95,24 +98,24 @@ export function register(program: Command): void {
   evalCmd
     .command('retrieval')
     .description('hit@1, hit@10 and MRR of patient retrieval; relevant = shares a diagnosis; the query’s own publication is left out')
-    .requiredOption('--store <dir>', 'store directory: the candidates')
+    .requiredOption('--store <dir|url>', 'store directory or remote store URL: the candidates')
     .requiredOption('--query <file...>', 'phenopackets used as queries')
     .option('--method <name>', 'similarity method')
     .option('--annotations <file>', 'phenotype.hpoa for annotation-based information content')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const { store, ontology } = await openStore(opts.store);
+      const { store, ontology } = await openWithOntology(opts.store);
       const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
-      const ctx = buildRetrievalContext(ontology, profilesFromStore(store), { annotations });
+      const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
       const { profiles } = await loadProfiles(opts.query, ontology);
       const r = evaluateRetrieval(ctx, profiles, { method: opts.method });
-      store.close();
+      await store.close();
       process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
     });
   evalCmd
     .command('diagnosis')
     .description('hit@1, hit@10 and MRR of disease ranking against each phenopacket’s diagnosis')
-    .requiredOption('--store <dir>', 'store directory (for the ontology)')
+    .requiredOption('--store <dir|url>', 'store directory or remote store URL (for the ontology)')
     .requiredOption('--annotations <file>', 'phenotype.hpoa')
     .requiredOption('--query <file...>', 'phenopackets used as queries')
     .option('--method <name>', 'lr or resnik-bma')
@@ -120,13 +123,13 @@ export function register(program: Command): void {
     .option('--gene-annotations <file>', 'genes_to_phenotype file')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const { store, ontology } = await openStore(opts.store);
+      const { store, ontology } = await openWithOntology(opts.store);
       const hpoa = loadHpoa(opts.annotations, ontology);
       const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
       const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
       const { profiles } = await loadProfiles(opts.query, ontology);
       const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes });
-      store.close();
+      await store.close();
       process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
     });
 }

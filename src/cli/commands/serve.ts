@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve a store over HTTP: SPARQL 1.1 Protocol at /sparql, /health, cohorts and retrieval APIs')
-    .requiredOption('--store <dir>', 'store directory')
+    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '3000')
     .option('--timeout <ms>', 'per-query time limit for /sparql', '30000')
@@ -35,7 +35,7 @@ export function register(program: Command): void {
         mmeSchema: opts.mmeSchema,
         contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
       });
-      process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${running.context.store.size()} triples)\n`);
+      process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples)\n`);
     });
 }
 

@@ -11,11 +11,11 @@ let work: string;
 
 beforeAll(async () => {
   ctx = await tinyStore();
-  ctx.store.close();
+  await ctx.store.close();
   work = mkdtempSync(join(tmpdir(), 'harmonia-cohort-cli-'));
 });
-afterAll(() => {
-  ctx?.cleanup();
+afterAll(async () => {
+  await ctx?.cleanup();
   rmSync(work, { recursive: true, force: true });
 });
 

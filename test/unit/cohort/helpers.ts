@@ -13,16 +13,16 @@ export function tinyOntology(): Ontology {
 }
 
 /** A fresh store with the tiny HPO and the five fixture patients (P-A..P-E, see patients.jsonl). */
-export async function tinyStore(): Promise<{ dir: string; store: OxigraphStore; ontology: Ontology; cleanup(): void }> {
+export async function tinyStore(): Promise<{ dir: string; store: OxigraphStore; ontology: Ontology; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'harmonia-cohort-unit-'));
   const store = await OxigraphStore.open(dir, { create: true, write: true });
   await ensureOntology(store, tinyOntology());
   const summary = await ingestPhenopackets(store, [join(FIXTURES, 'patients.jsonl')]);
   if (summary.accepted !== 5) throw new Error(`fixture ingest: ${JSON.stringify(summary.rejections)}`);
   return {
-    dir, store, ontology: store.ontology()!,
-    cleanup() {
-      store.close();
+    dir, store, ontology: (await store.ontology())!,
+    async cleanup() {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

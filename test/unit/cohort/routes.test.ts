@@ -7,12 +7,12 @@ let server: RunningServer;
 
 beforeAll(async () => {
   ctx = await tinyStore();
-  ctx.store.close();
+  await ctx.store.close();
   server = await startServer(ctx.dir, { port: 0, updateToken: 'secret' }, [cohortRoutes]);
 });
 afterAll(async () => {
   await server?.close();
-  ctx?.cleanup();
+  await ctx?.cleanup();
 });
 
 const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>

@@ -16,41 +16,41 @@ async function freshStore(dir: string): Promise<OxigraphStore> {
   return store;
 }
 
-const ids = (s: OxigraphStore): string[] => s.select(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id } ORDER BY ?id`).map((r) => r.id!);
+const ids = async (s: OxigraphStore): Promise<string[]> => (await s.select(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id } ORDER BY ?id`)).map((r) => r.id!);
 
 describe('phenopacket ingest', () => {
   let dir: ReturnType<typeof tempDir>;
-  beforeEach(() => (dir = tempDir()));
-  afterEach(() => dir.remove());
+  beforeEach(async () => (dir = tempDir()));
+  afterEach(async () => dir.remove());
 
   test('maps patients with normalised HPO ids and reports unusable terms on the patient', async () => {
     const store = await freshStore(dir.path);
     const s = await ingestPhenopackets(store, [P1, P2]);
     expect(s).toMatchObject({ read: 2, accepted: 2, rejected: 0 });
-    expect(ids(store)).toEqual(['PMID_1_Patient_1', 'PMID_1_Patient_2']);
-    const observed = store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}hasPhenotype> ?c } ORDER BY ?c`).map((r) => r.c);
+    expect((await ids(store))).toEqual(['PMID_1_Patient_1', 'PMID_1_Patient_2']);
+    const observed = (await store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}hasPhenotype> ?c } ORDER BY ?c`)).map((r) => r.c);
     // HP:0001275 is an alt_id of HP:0001250; HP:0000057 is obsolete, replaced by HP:0008665; HP:9999999 is unknown.
     expect(observed).toEqual(['http://purl.obolibrary.org/obo/HP_0001250', 'http://purl.obolibrary.org/obo/HP_0008665', 'http://purl.obolibrary.org/obo/HP_0011097']);
-    const excluded = store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}excludedPhenotype> ?c }`).map((r) => r.c);
+    const excluded = (await store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}excludedPhenotype> ?c }`)).map((r) => r.c);
     expect(excluded).toEqual(['http://purl.obolibrary.org/obo/HP_0001249']);
-    const issues = store.select(`SELECT ?kind ?id WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}issue> ?i . ?i <${HX}issueKind> ?kind ; <${HX}reportedId> ?id } ORDER BY ?id`);
+    const issues = (await store.select(`SELECT ?kind ?id WHERE { ?p <${HX}id> "PMID_1_Patient_1" ; <${HX}issue> ?i . ?i <${HX}issueKind> ?kind ; <${HX}reportedId> ?id } ORDER BY ?id`));
     expect(issues).toEqual([
       { kind: 'replaced', id: 'HP:0000057' },
       { kind: 'alt_id', id: 'HP:0001275' },
       { kind: 'unknown', id: 'HP:9999999' },
     ]);
-    const variant = store.select(`SELECT ?chrom ?pos ?asm ?sym WHERE { ?p <${HX}hasVariant> ?v . ?v <${HX}chrom> ?chrom ; <${HX}pos> ?pos ; <${HX}assembly> ?asm ; <${HX}gene> ?g . ?g <${HX}symbol> ?sym }`);
+    const variant = (await store.select(`SELECT ?chrom ?pos ?asm ?sym WHERE { ?p <${HX}hasVariant> ?v . ?v <${HX}chrom> ?chrom ; <${HX}pos> ?pos ; <${HX}assembly> ?asm ; <${HX}gene> ?g . ?g <${HX}symbol> ?sym }`));
     expect(variant).toEqual([{ chrom: '2', pos: '166002604', asm: 'GRCh38', sym: 'SCN1A' }]);
-    store.close();
+    await store.close();
   });
 
   test('re-ingesting the same files changes nothing; a changed phenopacket replaces its old triples', async () => {
     const store = await freshStore(dir.path);
     await ingestPhenopackets(store, [P1, P2]);
-    const size = store.size();
+    const size = (await store.size());
     const again = await ingestPhenopackets(store, [P1, P2]);
     expect(again).toMatchObject({ accepted: 0, unchanged: 2 });
-    expect(store.size()).toBe(size);
+    expect((await store.size())).toBe(size);
 
     const changed = JSON.parse(readFileSync(P2, 'utf8'));
     changed.phenotypicFeatures = [{ type: { id: 'HP:0001249' } }];
@@ -58,13 +58,13 @@ describe('phenopacket ingest', () => {
     writeFileSync(f, JSON.stringify(changed));
     const s = await ingestPhenopackets(store, [f]);
     expect(s).toMatchObject({ accepted: 1, replaced: 1 });
-    const terms = store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`).map((r) => r.c);
+    const terms = (await store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`)).map((r) => r.c);
     expect(terms).toEqual(['http://purl.obolibrary.org/obo/HP_0001249']);
-    store.close();
+    await store.close();
 
     const reopened = await OxigraphStore.open(join(dir.path, 'store'));
-    expect(ids(reopened)).toEqual(['PMID_1_Patient_1', 'PMID_1_Patient_2']);
-    expect(reopened.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`).map((r) => r.c)).toEqual(terms);
+    expect((await ids(reopened))).toEqual(['PMID_1_Patient_1', 'PMID_1_Patient_2']);
+    expect((await reopened.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`)).map((r) => r.c)).toEqual(terms);
   });
 
   test('bad records are quarantined with file, JSON path and reason; the rest is stored', async () => {
@@ -94,11 +94,11 @@ describe('phenopacket ingest', () => {
     expect(byEntry['cohort/wrong-types.json'].reason).toMatch(/\$\.phenotypicFeatures\[1\]\.type: must be an ontology class object/);
     expect(byEntry['cohort/bad-pos.json'].reason).toMatch(/vcfRecord\.pos: must be a positive integer/);
     expect(byEntry['cohort/README.txt'].reason).toMatch(/not a JSON entry/);
-    expect(ids(store)).toEqual(['PMID_1_Patient_1']);
-    store.close();
+    expect((await ids(store))).toEqual(['PMID_1_Patient_1']);
+    await store.close();
     // The quarantine survives a restart and keeps the record so it can be fixed.
     const reopened = await OxigraphStore.open(join(dir.path, 'store'));
-    const q = reopened.quarantine();
+    const q = (await reopened.quarantine());
     expect(q).toHaveLength(5);
     expect(q.find((e) => e.entry === 'cohort/no-subject.json')).toMatchObject({ id: 'no-subject', stage: 'check', record: { id: 'no-subject' } });
   });
@@ -113,7 +113,7 @@ describe('phenopacket ingest', () => {
     writeFileSync(f, JSON.stringify(pp));
     const s = await ingestPhenopackets(store, [f, P2]);
     expect(s).toMatchObject({ accepted: 1, rejected: 1 });
-    const entry = store.quarantine()[0];
+    const entry = (await store.quarantine())[0];
     expect(entry).toMatchObject({ id: 'bad-sex', stage: 'validate', file: f });
     const paths = entry.reasons.map((r) => r.path).sort();
     expect(paths).toEqual([`${HX}acmgClass`, `${HX}sex`]);
@@ -123,9 +123,9 @@ describe('phenopacket ingest', () => {
     pp.interpretations[0].diagnosis.genomicInterpretations[0].variantInterpretation.acmgPathogenicityClassification = 'PATHOGENIC';
     writeFileSync(f, JSON.stringify(pp));
     await ingestPhenopackets(store, [f]);
-    expect(store.quarantine()).toEqual([]);
-    expect(ids(store)).toContain('bad-sex');
-    store.close();
+    expect((await store.quarantine())).toEqual([]);
+    expect((await ids(store))).toContain('bad-sex');
+    await store.close();
   });
 
   test('JSON Lines and directories are read recursively; every line is one phenopacket', async () => {
@@ -137,13 +137,13 @@ describe('phenopacket ingest', () => {
     expect(s.rejections[0]).toMatchObject({ file: jsonl, line: 3, stage: 'read' });
     const s2 = await ingestPhenopackets(store, [join(fixtures, 'phenopackets')]);
     expect(s2).toMatchObject({ read: 2, unchanged: 2 });
-    store.close();
+    await store.close();
   });
 
   test('the first ingest needs an ontology', async () => {
     const store = await OxigraphStore.open(join(dir.path, 'empty'), { create: true, write: true });
     await expect(ingestPhenopackets(store, [P1])).rejects.toThrow(/no HPO in the store yet: pass --hpo/);
-    store.close();
+    await store.close();
   });
 });
 
@@ -161,9 +161,9 @@ describe('duplicate ids in one run', () => {
       const s = await ingestPhenopackets(store, [a, b]);
       expect(s).toMatchObject({ read: 2, accepted: 1, rejected: 0 });
       expect(s.rejections).toEqual([expect.objectContaining({ id: 'PMID_1_Patient_2', file: a, stage: 'duplicate' })]);
-      const terms = store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`).map((r) => r.c);
+      const terms = (await store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`)).map((r) => r.c);
       expect(terms).toEqual(['http://purl.obolibrary.org/obo/HP_0000252']);
-      store.close();
+      await store.close();
     } finally {
       dir.remove();
     }

@@ -16,8 +16,8 @@ describe('ontology path expansion', () => {
     dir = tempDir();
     store = await fixtureStore(dir.path);
   });
-  afterAll(() => {
-    store.close();
+  afterAll(async () => {
+    await store.close();
     dir.remove();
   });
 
@@ -31,19 +31,19 @@ describe('ontology path expansion', () => {
     ['inside OPTIONAL and UNION', '{ ?p hx:id ?id OPTIONAL { ?p hx:hasPhenotype ?c . ?c rdfs:subClassOf* obo:HP_0001250 } } UNION { ?p hx:excludedPhenotype ?c . ?c rdfs:subClassOf* obo:HP_0000118 }', 2],
   ];
 
-  test.each(queries)('%s gives the same answer as the property path', (_name, where, expanded) => {
+  test.each(queries)('%s gives the same answer as the property path', async (_name, where, expanded) => {
     const sparql = `${PREFIX}SELECT DISTINCT ?p ?c WHERE { ${where} } ORDER BY ?p ?c`;
-    const engine = new QueryEngine(store, store.ontology());
+    const engine = await QueryEngine.create(store, (await store.ontology()));
     expect(engine.expandsPaths).toBe(true);
     const prepared = engine.prepare(sparql);
     expect(prepared.expandedPaths).toBe(expanded);
     expect(prepared.sparql).toMatch(/VALUES/);
-    const plain = store.select(sparql);
+    const plain = (await store.select(sparql));
     expect(plain.length).toBeGreaterThan(0);
-    expect(engine.select(sparql)).toEqual(plain);
+    expect((await engine.select(sparql))).toEqual(plain);
   });
 
-  test('paths inside GRAPH, with unknown terms, or with two variables are left to the store', () => {
+  test('paths inside GRAPH, with unknown terms, or with two variables are left to the store', async () => {
     const r = new PathRewriter(loadOntology(miniHpo));
     for (const where of [
       'GRAPH ?g { ?c rdfs:subClassOf* obo:HP_0001250 }',
@@ -57,20 +57,20 @@ describe('ontology path expansion', () => {
 
   test('expansion switches off when the store has subClassOf triples the ontology does not', async () => {
     await store.update(`${PREFIX}INSERT DATA { GRAPH <urn:x> { obo:HP_0000252 rdfs:subClassOf obo:HP_0001250 } }`);
-    const engine = new QueryEngine(store, store.ontology());
+    const engine = await QueryEngine.create(store, (await store.ontology()));
     expect(engine.expandsPaths).toBe(false);
     const sparql = `${PREFIX}SELECT DISTINCT ?c WHERE { ?c rdfs:subClassOf* obo:HP_0001250 } ORDER BY ?c`;
-    expect(engine.select(sparql).map((r) => r.c)).toContain('http://purl.obolibrary.org/obo/HP_0000252');
+    expect((await engine.select(sparql)).map((r) => r.c)).toContain('http://purl.obolibrary.org/obo/HP_0000252');
     await store.update(`${PREFIX}DROP GRAPH <urn:x>`);
-    engine.refresh();
+    await engine.refresh();
     expect(engine.expandsPaths).toBe(true);
   });
 
-  test('SELECTs without a LIMIT, or with a larger one, are capped', () => {
-    const engine = new QueryEngine(store, store.ontology(), { maxRows: 3 });
+  test('SELECTs without a LIMIT, or with a larger one, are capped', async () => {
+    const engine = await QueryEngine.create(store, (await store.ontology()), { maxRows: 3 });
     const p = engine.prepare('SELECT * WHERE { ?s ?p ?o }');
     expect(p.cappedAt).toBe(3);
-    expect(store.select(p.sparql)).toHaveLength(3);
+    expect((await store.select(p.sparql))).toHaveLength(3);
     expect(engine.prepare('SELECT * WHERE { ?s ?p ?o } LIMIT 2').cappedAt).toBeUndefined();
     expect(engine.prepare('INSERT DATA { <a:b> <a:c> <a:d> }').kind).toBe('update');
     expect(() => engine.prepare('SELEKT nothing')).toThrow(/SPARQL syntax error/);

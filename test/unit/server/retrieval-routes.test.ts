@@ -25,8 +25,8 @@ describeMme('retrieval routes over HTTP', () => {
   beforeAll(async () => {
     dir = tempDir();
     store = await fixtureStore(dir.path);
-    const ontology = store.ontology()!;
-    const engine = new QueryEngine(store, ontology);
+    const ontology = (await store.ontology())!;
+    const engine = await QueryEngine.create(store, ontology);
     let ctx!: ServerContext;
     ctx = {
       store, ontology, engine, executor: new InProcessExecutor(() => ctx),
@@ -39,7 +39,7 @@ describeMme('retrieval routes over HTTP', () => {
   });
   afterAll(async () => {
     await new Promise((r) => server.close(r));
-    store.close();
+    await store.close();
     dir.remove();
   });
 

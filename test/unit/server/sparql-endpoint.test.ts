@@ -20,8 +20,8 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
   beforeAll(async () => {
     dir = tempDir();
     store = await fixtureStore(dir.path);
-    const ontology = store.ontology()!;
-    const engine = new QueryEngine(store, ontology, { maxRows: 100 });
+    const ontology = (await store.ontology())!;
+    const engine = await QueryEngine.create(store, ontology, { maxRows: 100 });
     let ctx!: ServerContext;
     ctx = {
       store, ontology, engine,
@@ -29,7 +29,7 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
       config: { ...DEFAULT_CONFIG, port: 0, maxBodyBytes: 64 * 1024, corsOrigins: ['https://app.example.org'], updateToken: 's3cret' },
       async afterWrite() {
         writes++;
-        engine.refresh();
+        await engine.refresh();
       },
     };
     server = createApp(ctx).listen(0, '127.0.0.1');
@@ -39,7 +39,7 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
   });
   afterAll(async () => {
     await new Promise((r) => server.close(r));
-    store.close();
+    await store.close();
     dir.remove();
   });
 
@@ -105,7 +105,7 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
     const ok = await post(update, 'application/sparql-update', { Authorization: 'Bearer s3cret' });
     expect(ok.status).toBe(204);
     expect(writes).toBe(1);
-    expect(store.ask('ASK { <urn:a> <urn:b> "note" }')).toBe(true);
+    expect(await store.ask('ASK { <urn:a> <urn:b> "note" }')).toBe(true);
     const viaQuery = await post(update, 'application/sparql-query');
     expect(viaQuery.status).toBe(400);
   });

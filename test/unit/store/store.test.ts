@@ -8,23 +8,23 @@ const { namedNode, literal, quad } = DataFactory;
 const g = (n: number) => `http://example.org/graph/${n}`;
 const q = (s: string, o: string, graph: string) => quad(namedNode(`http://example.org/${s}`), namedNode('http://example.org/p'), literal(o), namedNode(graph));
 const batch = (replace: [string, ReturnType<typeof q>[]][]) => ({ replace: new Map(replace), add: [], rejected: [], accepted: [] });
-const values = (s: OxigraphStore) => s.select('SELECT ?o WHERE { ?s <http://example.org/p> ?o } ORDER BY ?o').map((r) => r.o);
+const values = async (s: OxigraphStore) => (await s.select('SELECT ?o WHERE { ?s <http://example.org/p> ?o } ORDER BY ?o')).map((r) => r.o);
 
 describe('OxigraphStore persistence', () => {
   let dir: ReturnType<typeof tempDir>;
-  beforeEach(() => (dir = tempDir()));
-  afterEach(() => dir.remove());
+  beforeEach(async () => (dir = tempDir()));
+  afterEach(async () => dir.remove());
 
   test('commits survive a restart; replacing a graph replaces all its triples', async () => {
     const path = join(dir.path, 's');
     const s = await OxigraphStore.open(path, { create: true, write: true });
     await s.commit(batch([[g(1), [q('a', '1', g(1)), q('b', '2', g(1))]], [g(2), [q('c', '3', g(2))]]]));
     await s.commit(batch([[g(1), [q('a', '1b', g(1))]]]));
-    expect(values(s)).toEqual(['1b', '3']);
-    s.close();
+    expect((await values(s))).toEqual(['1b', '3']);
+    await s.close();
     const again = await OxigraphStore.open(path);
-    expect(values(again)).toEqual(['1b', '3']);
-    expect(again.size()).toBe(2);
+    expect((await values(again))).toEqual(['1b', '3']);
+    expect((await again.size())).toBe(2);
   });
 
   test('an empty replacement drops the graph', async () => {
@@ -32,24 +32,24 @@ describe('OxigraphStore persistence', () => {
     const s = await OxigraphStore.open(path, { create: true, write: true });
     await s.commit(batch([[g(1), [q('a', '1', g(1))]]]));
     await s.commit(batch([[g(1), []]]));
-    expect(s.size()).toBe(0);
-    s.close();
-    expect((await OxigraphStore.open(path)).size()).toBe(0);
+    expect((await s.size())).toBe(0);
+    await s.close();
+    expect(await (await OxigraphStore.open(path)).size()).toBe(0);
   });
 
   test('files of a commit that died before its manifest swap are ignored and cleaned up', async () => {
     const path = join(dir.path, 's');
     const s = await OxigraphStore.open(path, { create: true, write: true });
     await s.commit(batch([[g(1), [q('a', '1', g(1))]]]));
-    s.close();
+    await s.close();
     // What a crash between writing a segment and swapping the manifest leaves behind.
     writeFileSync(join(path, 'segments', '000099.nq'), '<http://example.org/x> <http://example.org/p> "half" <http://example.org/graph/9> .\n');
     writeFileSync(join(path, 'harmonia-store.json.tmp-12345'), '{"broken": ');
     const again = await OxigraphStore.open(path, { write: true });
-    expect(values(again)).toEqual(['1']);
+    expect((await values(again))).toEqual(['1']);
     expect(existsSync(join(path, 'segments', '000099.nq'))).toBe(false);
     expect(readdirSync(path).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    again.close();
+    await again.close();
   });
 
   test('SPARQL updates are persisted and replayed in order', async () => {
@@ -57,8 +57,8 @@ describe('OxigraphStore persistence', () => {
     const s = await OxigraphStore.open(path, { create: true, write: true });
     await s.update('INSERT DATA { GRAPH <http://example.org/graph/u> { <http://example.org/u> <http://example.org/p> "u1" } }');
     await s.update('DELETE DATA { GRAPH <http://example.org/graph/u> { <http://example.org/u> <http://example.org/p> "u1" } } ; INSERT DATA { <http://example.org/v> <http://example.org/p> "v1" }');
-    s.close();
-    expect(values(await OxigraphStore.open(path))).toEqual(['v1']);
+    await s.close();
+    expect((await values(await OxigraphStore.open(path)))).toEqual(['v1']);
   });
 
   test('compaction keeps every graph, the default graph included', async () => {
@@ -68,17 +68,17 @@ describe('OxigraphStore persistence', () => {
     await s.update('INSERT DATA { <http://example.org/d> <http://example.org/p> "default" }');
     s.compact();
     const expected = ['25', '26', '27', '28', '29', 'default'];
-    expect(values(s)).toEqual(expected);
-    s.close();
+    expect((await values(s))).toEqual(expected);
+    await s.close();
     const again = await OxigraphStore.open(path);
-    expect(values(again)).toEqual(expected);
+    expect((await values(again))).toEqual(expected);
     expect(readdirSync(join(path, 'segments')).filter((f) => f.endsWith('.nq'))).toHaveLength(1);
   });
 
   test('one writer at a time; readers need no lock; a read-only store refuses writes', async () => {
     const path = join(dir.path, 's');
     const w = await OxigraphStore.open(path, { create: true, write: true });
-    w.close();
+    await w.close();
     // Another live process holds the lock (our parent process stands in for it).
     writeFileSync(join(path, 'LOCK'), String(process.ppid));
     await expect(OxigraphStore.open(path, { write: true })).rejects.toThrow(new RegExp(`being written by process ${process.ppid}`));
@@ -87,7 +87,7 @@ describe('OxigraphStore persistence', () => {
     // A lock left by a process that no longer exists is taken over.
     writeFileSync(join(path, 'LOCK'), '2147483646');
     const w2 = await OxigraphStore.open(path, { write: true });
-    w2.close();
+    await w2.close();
     expect(existsSync(join(path, 'LOCK'))).toBe(false);
   });
 

@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** HTTP credentials of a remote store: a bearer token, or a user and password (Basic or Digest, as the server asks). */
+export type Credentials = { token: string } | { user: string; password: string };
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+/**
+ * fetch with the store's credentials, a time limit, and one clear error per failure (the URL, what
+ * was being done, the status and the server's first line), never a raw stack trace. Digest
+ * authentication (Virtuoso's /sparql-auth asks for it) is answered after the server's challenge.
+ */
+export class HttpClient {
+  private digest?: { realm: string; nonce: string; qop?: string; opaque?: string; algorithm?: string; count: number };
+
+  constructor(
+    private readonly credentials: Credentials | undefined,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async request(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
+    let r = await this.send(url, init, what);
+    if (r.status === 401 && this.credentials && 'user' in this.credentials) {
+      const challenge = r.headers.get('www-authenticate') ?? '';
+      await r.body?.cancel();
+      if (/^Digest /i.test(challenge)) {
+        this.digest = { ...parseChallenge(challenge), count: 0 };
+        r = await this.send(url, init, what);
+      }
+    }
+    if (!r.ok) {
+      const text = (await r.text()).trim().split('\n').filter(Boolean).slice(0, 3).join(' ').slice(0, 500);
+      const hint = r.status === 401 || r.status === 403 ? ' (set HARMONIA_SPARQL_USER and HARMONIA_SPARQL_PASSWORD, or HARMONIA_SPARQL_TOKEN, and check the user may write)' : '';
+      throw new Error(`${url}: ${what} failed with HTTP ${r.status}${text ? `: ${text}` : ''}${hint}`);
+    }
+    return r;
+  }
+
+  private async send(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
+    const headers = { ...init.headers, ...this.authorization(init.method ?? 'GET', url) };
+    try {
+      return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === 'TimeoutError') throw new Error(`${url}: ${what} took longer than ${this.timeoutMs} ms (HARMONIA_SPARQL_TIMEOUT_MS)`);
+      throw new Error(`${url}: cannot reach the store (${err.cause?.code ?? err.cause?.message ?? err.message})`);
+    }
+  }
+
+  private authorization(method: string, url: string): Record<string, string> {
+    const c = this.credentials;
+    if (!c) return {};
+    if ('token' in c) return { authorization: `Bearer ${c.token}` };
+    if (!this.digest) return { authorization: `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}` };
+    const d = this.digest;
+    const u = new URL(url);
+    const uri = u.pathname + u.search;
+    const nc = (++d.count).toString(16).padStart(8, '0');
+    const cnonce = randomBytes(8).toString('hex');
+    const ha1 = md5(`${c.user}:${d.realm}:${c.password}`);
+    const ha2 = md5(`${method}:${uri}`);
+    const qop = d.qop?.split(',').map((s) => s.trim()).includes('auth') ? 'auth' : undefined;
+    const response = qop ? md5(`${ha1}:${d.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${d.nonce}:${ha2}`);
+    const fields = [`username="${c.user}"`, `realm="${d.realm}"`, `nonce="${d.nonce}"`, `uri="${uri}"`, `response="${response}"`];
+    if (qop) fields.push(`qop=${qop}`, `nc=${nc}`, `cnonce="${cnonce}"`);
+    if (d.opaque) fields.push(`opaque="${d.opaque}"`);
+    if (d.algorithm) fields.push(`algorithm=${d.algorithm}`);
+    return { authorization: `Digest ${fields.join(', ')}` };
+  }
+}
+
+function parseChallenge(header: string): { realm: string; nonce: string; qop?: string; opaque?: string; algorithm?: string } {
+  const out: Record<string, string> = {};
+  for (const m of header.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]+))/g)) out[m[1].toLowerCase()] = m[2] ?? m[3];
+  return { realm: out.realm ?? '', nonce: out.nonce ?? '', qop: out.qop, opaque: out.opaque, algorithm: out.algorithm };
+}

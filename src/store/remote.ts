@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { DataFactory, Parser, Writer, type Quad } from 'n3';
+import { HX, HXG, HXR, RDF } from '../model/namespaces.js';
+import { Ontology, type OntologyData } from '../ontology/index.js';
+import { HttpClient, type Credentials } from './http.js';
+import { ntriplesTerm, parseJsonResult, plainRow, restoredDatatype, STAND_IN_DATATYPES, streamJsonBindings, writeBindings, writeBoolean, type Term } from './results.js';
+import type { OpenOptions } from './oxigraph.js';
+import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
+
+const { namedNode, literal, quad } = DataFactory;
+
+/** Harmonia's own bookkeeping in a remote store: metadata, quarantine and the saved ontology. */
+const ADMIN_GRAPH = `${HXG}harmonia-store`;
+const QUARANTINE_GRAPH = `${HXG}harmonia-store/quarantine`;
+const ONTOLOGY_DATA_GRAPH = `${HXG}harmonia-store/ontology`;
+const STORE = `${HXR}store`;
+/** Ontology data travels gzipped and base64-encoded in literals of this many characters. */
+const CHUNK = 60_000;
+/** Roughly this many bytes of N-Triples per SPARQL Update request. */
+const UPDATE_BYTES = 1 << 20;
+
+export interface RemoteSettings {
+  query: string;
+  update: string;
+  /** SPARQL 1.1 Graph Store HTTP Protocol endpoint: when set, graphs are uploaded with PUT. */
+  graphStore?: string;
+  credentials?: Credentials;
+  timeoutMs: number;
+}
+
+/**
+ * The endpoints and credentials of `sparql+http(s)://host/path`. Credentials come only from the
+ * environment (HARMONIA_SPARQL_USER and HARMONIA_SPARQL_PASSWORD, or HARMONIA_SPARQL_TOKEN), never
+ * from the command line, where other users of the machine could read them.
+ */
+export function remoteSettings(location: string, env: NodeJS.ProcessEnv = process.env): RemoteSettings {
+  const query = location.replace(/^sparql\+/i, '');
+  let url: URL;
+  try {
+    url = new URL(query);
+  } catch {
+    throw new Error(`${location}: not a valid URL`);
+  }
+  if (url.username || url.password) {
+    throw new Error(`${location}: put no credentials in the store URL (it shows in process lists); set HARMONIA_SPARQL_USER and HARMONIA_SPARQL_PASSWORD, or HARMONIA_SPARQL_TOKEN`);
+  }
+  const user = env.HARMONIA_SPARQL_USER;
+  const credentials: Credentials | undefined = env.HARMONIA_SPARQL_TOKEN
+    ? { token: env.HARMONIA_SPARQL_TOKEN }
+    : user ? { user, password: env.HARMONIA_SPARQL_PASSWORD ?? '' } : undefined;
+  const timeout = Number(env.HARMONIA_SPARQL_TIMEOUT_MS ?? 300_000);
+  return {
+    query,
+    update: env.HARMONIA_SPARQL_UPDATE_URL || query,
+    graphStore: env.HARMONIA_SPARQL_GSP_URL || undefined,
+    credentials,
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 300_000,
+  };
+}
+
+/**
+ * A remote SPARQL 1.1 store (Virtuoso, QLever, GraphDB, Fuseki, ...) behind the same seam as the
+ * embedded one. Each patient graph is replaced by DROP + INSERT DATA (or a Graph Store PUT), which
+ * makes every commit idempotent; a remote store offers no transaction across requests, so a commit cut
+ * short leaves some of its graphs replaced and the rest as before, and re-running the ingest completes it.
+ * Metadata, quarantine and the ontology live in graphs of their own under …/graph/harmonia-store.
+ */
+export class RemoteStore implements GraphStore {
+  readonly kind = 'sparql';
+  private ontologyCache?: { version: string; ontology: Ontology };
+  /** Virtuoso cannot keep some datatypes as written (see STAND_IN_DATATYPES); other servers can. */
+  private standIns = false;
+
+  private constructor(
+    readonly location: string,
+    private readonly settings: RemoteSettings,
+    private readonly http: HttpClient,
+  ) {}
+
+  private term(t: Quad['subject'] | Quad['predicate'] | Quad['object']): string {
+    return termText(t, this.standIns);
+  }
+
+  static async open(location: string, options: OpenOptions = {}): Promise<RemoteStore> {
+    const settings = remoteSettings(location);
+    const store = new RemoteStore(location, settings, new HttpClient(settings.credentials, settings.timeoutMs));
+    const probe = await store.post(settings.query, 'query', `ASK { GRAPH <${ADMIN_GRAPH}> { <${STORE}> a <${HX}Store> } }`, 'application/sparql-results+json');
+    store.standIns = /virtuoso/i.test(probe.headers.get('server') ?? '');
+    const created = (parseJsonResult(await probe.text()) as { boolean?: boolean }).boolean === true;
+    if (!created) {
+      if (!options.create) throw new Error(`${location}: no Harmonia store there yet (create one with \`harmonia ingest --store ${location} --hpo ...\`)`);
+      await store.writeMeta({ created: new Date().toISOString() });
+    }
+    return store;
+  }
+
+  private async post(url: string, field: 'query' | 'update', text: string, accept: string): Promise<Response> {
+    return this.http.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept },
+      body: `${field}=${encodeURIComponent(text)}`,
+    }, field === 'update' ? 'SPARQL Update' : 'query');
+  }
+
+  private async queryJson(sparql: string): Promise<ReturnType<typeof parseJsonResult>> {
+    const r = await this.post(this.settings.query, 'query', sparql, 'application/sparql-results+json');
+    return parseJsonResult(await r.text());
+  }
+
+  async select(sparql: string): Promise<Row[]> {
+    const rows: Row[] = [];
+    for await (const r of this.selectStream(sparql)) rows.push(r);
+    return rows;
+  }
+
+  async *selectStream(sparql: string): AsyncGenerator<Row> {
+    const r = await this.post(this.settings.query, 'query', sparql, 'application/sparql-results+json');
+    for await (const b of streamJsonBindings(textChunks(r))) yield plainRow(b);
+  }
+
+  async ask(sparql: string): Promise<boolean> {
+    const result = await this.queryJson(sparql);
+    if (!('boolean' in result)) throw new Error('not an ASK query');
+    return result.boolean;
+  }
+
+  /**
+   * Answers in the W3C format asked for, written by us from the server's JSON or N-Triples, so the
+   * output is the same as the embedded store's whatever the server's own serialisers do.
+   */
+  async serialize(sparql: string, format: ResultFormat): Promise<SerializedResult> {
+    if (format === 'turtle' || format === 'ntriples' || format === 'nquads' || format === 'jsonld') {
+      const r = await this.post(this.settings.query, 'query', sparql, 'application/n-triples, text/turtle;q=0.9');
+      const quads = new Parser({ format: contentFormat(r) }).parse(await r.text());
+      return { kind: 'bindings', format, body: writeGraph(quads, format) };
+    }
+    const result = await this.queryJson(sparql);
+    if ('boolean' in result) return { kind: 'boolean', format, body: writeBoolean(result.boolean, format) };
+    return { kind: 'bindings', format, body: writeBindings(result.vars, result.bindings, format) };
+  }
+
+  async graphQuads(graph: string): Promise<Quad[]> {
+    const r = await this.post(this.settings.query, 'query', `CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <${graph}> { ?s ?p ?o } }`, 'application/n-triples, text/turtle;q=0.9');
+    const g = namedNode(graph);
+    return new Parser({ format: contentFormat(r) }).parse(await r.text()).map((q) => quad(q.subject, q.predicate, restoreLiteral(q.object), g));
+  }
+
+  async update(sparql: string): Promise<void> {
+    await this.post(this.settings.update, 'update', sparql, '*/*');
+    await this.touch();
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    for (const [graph, quads] of batch.replace) await this.replaceGraph(graph, quads);
+    await this.insert(batch.add);
+    if (batch.rejected.length || batch.accepted.length) await this.writeQuarantine(batch);
+    await this.touch();
+  }
+
+  private async replaceGraph(graph: string, quads: Quad[]): Promise<void> {
+    if (this.settings.graphStore && quads.length) {
+      const body = quads.map((q) => `${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .\n`).join('');
+      await this.http.request(`${this.settings.graphStore}${this.settings.graphStore.includes('?') ? '&' : '?'}graph=${encodeURIComponent(graph)}`, {
+        method: 'PUT', headers: { 'content-type': 'application/n-triples; charset=utf-8' }, body,
+      }, 'Graph Store upload');
+      return;
+    }
+    await this.post(this.settings.update, 'update', `DROP SILENT GRAPH <${graph}>`, '*/*');
+    await this.insert(quads);
+  }
+
+  /** INSERT DATA in requests of about UPDATE_BYTES, grouped by graph. */
+  private async insert(quads: Quad[]): Promise<void> {
+    let parts: string[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (parts.length) await this.post(this.settings.update, 'update', `INSERT DATA { ${parts.join(' ')} }`, '*/*');
+      parts = [];
+      bytes = 0;
+    };
+    const byGraph = new Map<string, string[]>();
+    for (const q of quads) {
+      const g = q.graph.value;
+      const list = byGraph.get(g) ?? [];
+      list.push(`${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .`);
+      byGraph.set(g, list);
+    }
+    for (const [g, triples] of byGraph) {
+      let block: string[] = [];
+      for (const t of triples) {
+        block.push(t);
+        bytes += t.length;
+        if (bytes >= UPDATE_BYTES) {
+          parts.push(g ? `GRAPH <${g}> { ${block.join('\n')} }` : block.join('\n'));
+          block = [];
+          await flush();
+        }
+      }
+      if (block.length) parts.push(g ? `GRAPH <${g}> { ${block.join('\n')} }` : block.join('\n'));
+    }
+    await flush();
+  }
+
+  async quarantine(): Promise<QuarantineEntry[]> {
+    const rows = await this.select(`SELECT ?e WHERE { GRAPH <${QUARANTINE_GRAPH}> { ?x <${HX}entry> ?e } }`);
+    return rows.map((r) => JSON.parse(r.e!) as QuarantineEntry).sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  private async writeQuarantine(batch: StoreBatch): Promise<void> {
+    const current = await this.quarantine();
+    const accepted = new Set(batch.accepted);
+    const key = (e: QuarantineEntry): string => e.id ?? `${e.file}!${e.entry ?? ''}:${e.line ?? ''}`;
+    const fresh = new Set(batch.rejected.map(key));
+    const kept = current.filter((e) => !(e.id && accepted.has(e.id)) && !fresh.has(key(e)));
+    if (kept.length === current.length && batch.rejected.length === 0) return;
+    const g = namedNode(QUARANTINE_GRAPH);
+    const all = [...kept, ...batch.rejected];
+    await this.replaceGraph(QUARANTINE_GRAPH, all.map((e, i) => quad(namedNode(`${STORE}/quarantine/${i}`), namedNode(HX + 'entry'), literal(JSON.stringify(e)), g)));
+  }
+
+  async size(): Promise<number> {
+    // Only Harmonia's graphs: servers keep their own system graphs in the same dataset.
+    const [row] = await this.select(`SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "${HXG}") && !STRSTARTS(STR(?g), "${ADMIN_GRAPH}")) }`);
+    return Number(row?.n ?? 0);
+  }
+
+  async generation(): Promise<string> {
+    const [row] = await this.select(`SELECT ?g WHERE { GRAPH <${ADMIN_GRAPH}> { <${STORE}> <${HX}generation> ?g } }`);
+    return row?.g ?? '';
+  }
+
+  /** A new generation token after every write, so caches over this store see the change. */
+  private async touch(extra: Record<string, string> = {}): Promise<void> {
+    await this.writeMeta({ ...(await this.meta()), ...extra, updated: new Date().toISOString() });
+  }
+
+  async meta(): Promise<Readonly<Record<string, string>>> {
+    const [row] = await this.select(`SELECT ?m WHERE { GRAPH <${ADMIN_GRAPH}> { <${STORE}> <${HX}meta> ?m } }`);
+    return row?.m ? (JSON.parse(row.m) as Record<string, string>) : {};
+  }
+
+  private async writeMeta(meta: Record<string, string>): Promise<void> {
+    const g = namedNode(ADMIN_GRAPH);
+    const s = namedNode(STORE);
+    await this.replaceGraph(ADMIN_GRAPH, [
+      quad(s, namedNode(RDF + 'type'), namedNode(HX + 'Store'), g),
+      quad(s, namedNode(HX + 'meta'), literal(JSON.stringify(meta)), g),
+      quad(s, namedNode(HX + 'generation'), literal(randomUUID()), g),
+    ]);
+  }
+
+  async ontology(): Promise<Ontology | undefined> {
+    const version = (await this.meta()).hpoVersion;
+    if (!version) return undefined;
+    if (this.ontologyCache?.version === version) return this.ontologyCache.ontology;
+    const rows = await this.select(`SELECT ?i ?d WHERE { GRAPH <${ONTOLOGY_DATA_GRAPH}> { ?c <${HX}chunkIndex> ?i ; <${HX}chunkData> ?d } }`);
+    if (rows.length === 0) return undefined;
+    const text = rows.sort((a, b) => Number(a.i) - Number(b.i)).map((r) => r.d).join('');
+    const ontology = new Ontology(JSON.parse(gunzipSync(Buffer.from(text, 'base64')).toString('utf8')) as OntologyData);
+    this.ontologyCache = { version, ontology };
+    return ontology;
+  }
+
+  async setOntology(ontology: Ontology, quads: Quad[], graph: string): Promise<void> {
+    const data = gzipSync(JSON.stringify(ontology.toData())).toString('base64');
+    const g = namedNode(ONTOLOGY_DATA_GRAPH);
+    const chunks: Quad[] = [];
+    for (let i = 0, k = 0; i < data.length; i += CHUNK, k++) {
+      const c = namedNode(`${STORE}/ontology/${k}`);
+      chunks.push(quad(c, namedNode(HX + 'chunkIndex'), literal(String(k), namedNode('http://www.w3.org/2001/XMLSchema#integer')), g));
+      chunks.push(quad(c, namedNode(HX + 'chunkData'), literal(data.slice(i, i + CHUNK)), g));
+    }
+    await this.replaceGraph(ONTOLOGY_DATA_GRAPH, chunks);
+    await this.replaceGraph(graph, quads);
+    await this.touch({ hpoVersion: ontology.version });
+    this.ontologyCache = { version: ontology.version, ontology };
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function* textChunks(r: Response): AsyncGenerator<string> {
+  if (!r.body) return;
+  const decoder = new TextDecoder();
+  for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}
+
+function contentFormat(r: Response): string {
+  const type = r.headers.get('content-type') ?? '';
+  return /turtle/.test(type) ? 'Turtle' : 'N-Triples';
+}
+
+/** A literal as it was written: booleans a server keeps as 0/1, datatypes kept under a stand-in. */
+function restoreLiteral(o: Quad['object']): Quad['object'] {
+  if (o.termType !== 'Literal') return o;
+  const datatype = restoredDatatype(o.datatype.value);
+  if (datatype !== o.datatype.value) return literal(o.value, namedNode(datatype));
+  if (datatype !== 'http://www.w3.org/2001/XMLSchema#boolean') return o;
+  return o.value === '1' ? literal('true', o.datatype) : o.value === '0' ? literal('false', o.datatype) : o;
+}
+
+function termText(t: Quad['subject'] | Quad['predicate'] | Quad['object'], standIns: boolean): string {
+  if (t.termType === 'NamedNode') return `<${t.value}>`;
+  if (t.termType === 'BlankNode') return `_:${t.value}`;
+  if (t.termType !== 'Literal') throw new Error(`cannot store a ${t.termType} term`);
+  const term: Term = { type: 'literal', value: t.value };
+  if (t.language) term['xml:lang'] = t.language;
+  else if (t.datatype.value !== 'http://www.w3.org/2001/XMLSchema#string') term.datatype = (standIns && STAND_IN_DATATYPES[t.datatype.value]) || t.datatype.value;
+  return ntriplesTerm(term);
+}
+
+/** CONSTRUCT and DESCRIBE answers in the asked RDF format; JSON-LD in its expanded form. */
+function writeGraph(quads: Quad[], format: 'turtle' | 'ntriples' | 'nquads' | 'jsonld'): string {
+  const fixed = quads.map((q) => quad(q.subject, q.predicate, restoreLiteral(q.object)));
+  if (format !== 'jsonld') return new Writer({ format: format === 'turtle' ? 'Turtle' : format === 'nquads' ? 'N-Quads' : 'N-Triples' }).quadsToString(fixed);
+  const nodes = new Map<string, Record<string, unknown[] | string>>();
+  for (const q of fixed) {
+    const id = q.subject.termType === 'BlankNode' ? `_:${q.subject.value}` : q.subject.value;
+    const node = nodes.get(id) ?? { '@id': id };
+    const o = q.object;
+    const value = o.termType === 'Literal'
+      ? { '@value': o.value, ...(o.language ? { '@language': o.language } : o.datatype.value.endsWith('#string') ? {} : { '@type': o.datatype.value }) }
+      : { '@id': o.termType === 'BlankNode' ? `_:${o.value}` : o.value };
+    if (q.predicate.value === RDF + 'type' && o.termType !== 'Literal') ((node['@type'] as unknown[] | undefined) ?? (node['@type'] = [])).push((value as { '@id': string })['@id']);
+    else ((node[q.predicate.value] as unknown[] | undefined) ?? (node[q.predicate.value] = [])).push(value);
+    nodes.set(id, node);
+  }
+  return JSON.stringify([...nodes.values()]);
+}
+

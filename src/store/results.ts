@@ -1,0 +1,154 @@
+import type { Row } from './types.js';
+
+// SPARQL 1.1 query results (W3C JSON, XML, CSV, TSV), read from a remote store and written again by
+// us, so that every backend answers in exactly the W3C formats whatever its own quirks (Virtuoso's
+// TSV is CSV-quoted with raw newlines; it returns xsd:boolean literals as "1" and "0").
+
+export interface Term {
+  type: 'uri' | 'literal' | 'bnode' | 'typed-literal';
+  value: string;
+  datatype?: string;
+  'xml:lang'?: string;
+}
+
+export type Binding = Record<string, Term>;
+
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+
+/**
+ * Datatypes a server cannot keep as written, stored under a stand-in and restored on every read.
+ * Virtuoso turns xsd:duration into a whole number of months ("P10Y" becomes 120, "P2M3D" loses its days).
+ */
+export const STAND_IN_DATATYPES: Record<string, string> = {
+  [`${XSD}duration`]: 'https://w3id.org/harmonia/vocab#xsdDuration',
+};
+const RESTORED = Object.fromEntries(Object.entries(STAND_IN_DATATYPES).map(([a, b]) => [b, a]));
+
+/** The datatype as the user wrote it, for one a server kept under its stand-in. */
+export function restoredDatatype(datatype: string): string {
+  return RESTORED[datatype] ?? datatype;
+}
+
+/** Repairs what servers get wrong: booleans stored as 0/1, the old `typed-literal` type. */
+export function normaliseTerm(t: Term): Term {
+  if (t.type === 'typed-literal') t = { ...t, type: 'literal' };
+  if (t.datatype && RESTORED[t.datatype]) t = { ...t, datatype: RESTORED[t.datatype] };
+  if (t.datatype === `${XSD}boolean` && (t.value === '1' || t.value === '0')) t = { ...t, value: t.value === '1' ? 'true' : 'false' };
+  if (t.datatype === `${XSD}string`) t = { type: 'literal', value: t.value };
+  return t;
+}
+
+export function plainRow(b: Binding): Row {
+  const out: Row = {};
+  for (const k in b) out[k] = normaliseTerm(b[k]).value;
+  return out;
+}
+
+/**
+ * Reads the `bindings` of a SPARQL JSON result as they arrive: each binding object is cut out of the
+ * text by tracking string and brace state, then parsed alone, so no answer is held whole.
+ */
+export async function* streamJsonBindings(chunks: AsyncIterable<string>, onHead?: (vars: string[]) => void): AsyncGenerator<Binding> {
+  let buf = '';
+  let state: 'head' | 'array' | 'done' = 'head';
+  let i = 0;
+  for await (const chunk of chunks) {
+    buf += chunk;
+    if (state === 'head') {
+      const m = /"bindings"\s*:\s*\[/.exec(buf);
+      if (!m) continue;
+      const head = /"vars"\s*:\s*(\[[^\]]*\])/.exec(buf.slice(0, m.index));
+      if (head) onHead?.(JSON.parse(head[1]));
+      i = m.index + m[0].length;
+      state = 'array';
+    }
+    // Scan for complete top-level objects in the bindings array.
+    let start = -1;
+    let depth = 0;
+    let inString = false;
+    let consumed = i;
+    for (let j = i; j < buf.length; j++) {
+      const c = buf.charCodeAt(j);
+      if (inString) {
+        if (c === 92) j++; // backslash: skip the escaped character
+        else if (c === 34) inString = false;
+        continue;
+      }
+      if (c === 34) inString = true;
+      else if (c === 123) {
+        if (depth++ === 0) start = j;
+      } else if (c === 125) {
+        if (--depth === 0) {
+          yield JSON.parse(buf.slice(start, j + 1)) as Binding;
+          consumed = j + 1;
+        }
+      } else if (c === 93 && depth === 0) {
+        state = 'done';
+        break;
+      }
+    }
+    if (state === 'done') return;
+    buf = buf.slice(start >= 0 && depth > 0 ? start : consumed);
+    i = 0;
+  }
+  if (state === 'head') throw new Error('not a SPARQL JSON result (no "bindings" array)');
+}
+
+export function parseJsonResult(text: string): { vars: string[]; bindings: Binding[] } | { boolean: boolean } {
+  const doc = JSON.parse(text) as { head?: { vars?: string[] }; boolean?: boolean; results?: { bindings: Binding[] } };
+  if (typeof doc.boolean === 'boolean') return { boolean: doc.boolean };
+  if (!doc.results) throw new Error('not a SPARQL JSON result');
+  return { vars: doc.head?.vars ?? [], bindings: doc.results.bindings };
+}
+
+const xmlEscape = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** A term in N-Triples syntax (TSV results use it). */
+export function ntriplesTerm(t: Term): string {
+  if (t.type === 'uri') return `<${t.value}>`;
+  if (t.type === 'bnode') return `_:${t.value}`;
+  const lex = `"${t.value.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)}"`;
+  if (t['xml:lang']) return `${lex}@${t['xml:lang']}`;
+  return t.datatype ? `${lex}^^<${t.datatype}>` : lex;
+}
+
+function csvCell(t: Term | undefined): string {
+  if (!t) return '';
+  const v = t.type === 'bnode' ? `_:${t.value}` : t.value;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+function jsonTerm(t: Term): Term {
+  const out: Term = { type: t.type, value: t.value };
+  if (t.datatype) out.datatype = t.datatype;
+  if (t['xml:lang']) out['xml:lang'] = t['xml:lang'];
+  return out;
+}
+
+export function writeBindings(vars: string[], rows: Binding[], format: 'json' | 'xml' | 'csv' | 'tsv'): string {
+  const terms = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, normaliseTerm(t)])) as Binding);
+  switch (format) {
+    case 'json':
+      return JSON.stringify({ head: { vars }, results: { bindings: terms.map((r) => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, jsonTerm(t)]))) } });
+    case 'csv':
+      return [vars.join(','), ...terms.map((r) => vars.map((v) => csvCell(r[v])).join(','))].join('\r\n') + '\r\n';
+    case 'tsv':
+      return [vars.map((v) => `?${v}`).join('\t'), ...terms.map((r) => vars.map((v) => (r[v] ? ntriplesTerm(r[v]) : '')).join('\t'))].join('\n') + '\n';
+    case 'xml': {
+      const cell = (k: string, t: Term): string => {
+        if (t.type === 'uri') return `<binding name="${xmlEscape(k)}"><uri>${xmlEscape(t.value)}</uri></binding>`;
+        if (t.type === 'bnode') return `<binding name="${xmlEscape(k)}"><bnode>${xmlEscape(t.value)}</bnode></binding>`;
+        const attr = t['xml:lang'] ? ` xml:lang="${xmlEscape(t['xml:lang'])}"` : t.datatype ? ` datatype="${xmlEscape(t.datatype)}"` : '';
+        return `<binding name="${xmlEscape(k)}"><literal${attr}>${xmlEscape(t.value)}</literal></binding>`;
+      };
+      const body = terms.map((r) => `<result>${Object.entries(r).map(([k, t]) => cell(k, t)).join('')}</result>`).join('\n');
+      return `<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>${vars.map((v) => `<variable name="${xmlEscape(v)}"/>`).join('')}</head><results>\n${body}\n</results></sparql>\n`;
+    }
+  }
+}
+
+export function writeBoolean(value: boolean, format: 'json' | 'xml' | 'csv' | 'tsv'): string {
+  if (format === 'json') return JSON.stringify({ head: {}, boolean: value });
+  if (format === 'xml') return `<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/><boolean>${value}</boolean></sparql>\n`;
+  return `${format === 'csv' ? '_askResult' : '?_askResult'}\n${value}\n`;
+}

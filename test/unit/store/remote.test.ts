@@ -1,0 +1,169 @@
+import { createServer } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Quad } from 'n3';
+import { CohortService } from '../../../src/cohort/index.js';
+import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
+import { HX } from '../../../src/model/index.js';
+import { QueryEngine } from '../../../src/query/index.js';
+import { profilesFromStore } from '../../../src/retrieve/index.js';
+import { openStore, type GraphStore } from '../../../src/store/index.js';
+import { remoteSettings } from '../../../src/store/remote.js';
+import { streamJsonBindings, writeBindings } from '../../../src/store/results.js';
+import { storeStats } from '../../../src/cli/commands/stats.js';
+import { validateStore } from '../../../src/cli/commands/validate.js';
+import { ShapeValidator } from '../../../src/validate/index.js';
+import { FIXTURES, tinyOntology, tinyStore } from '../cohort/helpers.js';
+import { startVirtuoso, VIRTUOSO_BINARY, type Virtuoso } from '../../helpers/virtuoso.js';
+import { tempDir } from '../../helpers/paths.js';
+
+describe('remote store settings', () => {
+  test('endpoints from the URL and the environment; credentials only from the environment', () => {
+    expect(remoteSettings('sparql+http://127.0.0.1:8890/sparql', {})).toMatchObject({ query: 'http://127.0.0.1:8890/sparql', update: 'http://127.0.0.1:8890/sparql', credentials: undefined });
+    const s = remoteSettings('sparql+https://db.example.org/repositories/h', {
+      HARMONIA_SPARQL_UPDATE_URL: 'https://db.example.org/repositories/h/statements', HARMONIA_SPARQL_USER: 'u', HARMONIA_SPARQL_PASSWORD: 'p',
+    });
+    expect(s).toMatchObject({ query: 'https://db.example.org/repositories/h', update: 'https://db.example.org/repositories/h/statements', credentials: { user: 'u', password: 'p' } });
+    expect(remoteSettings('sparql+http://h/sparql', { HARMONIA_SPARQL_TOKEN: 't' }).credentials).toEqual({ token: 't' });
+    expect(() => remoteSettings('sparql+http://u:secret@h/sparql', {})).toThrow(/no credentials in the store URL/);
+  });
+
+  test('a URL of another scheme is refused, not taken for a directory', async () => {
+    await expect(openStore('http://example.org/sparql')).rejects.toThrow(/not a store location/);
+  });
+
+  test('an endpoint nobody listens on gives one clear error', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await expect(openStore(`sparql+http://127.0.0.1:${port}/sparql`)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/sparql: cannot reach the store \\(ECONNREFUSED\\)`));
+  });
+});
+
+describe('SPARQL results read and written by us', () => {
+  test('bindings stream out of JSON cut at any point, braces and quotes inside strings included', async () => {
+    const doc = JSON.stringify({ head: { vars: ['a', 'b'] }, results: { bindings: [
+      { a: { type: 'literal', value: 'x } y { "z" \\ ]' } },
+      { a: { type: 'uri', value: 'http://e/1' }, b: { type: 'typed-literal', datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: '1' } },
+    ] } });
+    for (const size of [1, 3, 7, doc.length]) {
+      async function* chunks() {
+        for (let i = 0; i < doc.length; i += size) yield doc.slice(i, i + size);
+      }
+      let vars: string[] = [];
+      const rows = [];
+      for await (const b of streamJsonBindings(chunks(), (v) => (vars = v))) rows.push(b);
+      expect(vars).toEqual(['a', 'b']);
+      expect(rows.map((r) => r.a.value)).toEqual(['x } y { "z" \\ ]', 'http://e/1']);
+    }
+  });
+
+  test('W3C formats, with booleans stored as 0/1 repaired', () => {
+    const rows = [{ a: { type: 'uri' as const, value: 'http://e/1' }, b: { type: 'typed-literal' as const, datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: '1' } }, { a: { type: 'literal' as const, value: 'say "hi",\nbye', 'xml:lang': 'en' } }];
+    expect(writeBindings(['a', 'b'], rows, 'csv')).toBe('a,b\r\nhttp://e/1,true\r\n"say ""hi"",\nbye",\r\n');
+    expect(writeBindings(['a', 'b'], rows, 'tsv')).toBe('?a\t?b\n<http://e/1>\t"true"^^<http://www.w3.org/2001/XMLSchema#boolean>\n"say \\"hi\\",\\nbye"@en\t\n');
+    expect(JSON.parse(writeBindings(['a', 'b'], rows, 'json')).results.bindings[0].b).toEqual({ type: 'literal', datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: 'true' });
+    expect(writeBindings(['a'], rows, 'xml')).toMatch(/<binding name="a"><literal xml:lang="en">say &quot;hi&quot;,\nbye<\/literal><\/binding>/);
+  });
+});
+
+// The seam's promise: the same calls give the same answers on a real Virtuoso as on the embedded store.
+const describeVirtuoso = VIRTUOSO_BINARY ? describe : describe.skip;
+if (!VIRTUOSO_BINARY) console.warn('remote store tests against Virtuoso skipped: virtuoso-t is not installed (apt-get install virtuoso-opensource; .ci/run installs it)');
+
+describeVirtuoso('the remote store on a real Virtuoso answers as the embedded store does', () => {
+  let virtuoso: Virtuoso;
+  let remote: GraphStore;
+  let local: Awaited<ReturnType<typeof tinyStore>>;
+  const tmp = tempDir();
+  beforeAll(async () => {
+    virtuoso = await startVirtuoso();
+    local = await tinyStore();
+    await expect(openStore(virtuoso.location)).rejects.toThrow(/no Harmonia store there yet/);
+    remote = await openStore(virtuoso.location, { create: true, write: true });
+    expect(await ensureOntology(remote, tinyOntology())).toBe(true);
+    const s = await ingestPhenopackets(remote, [join(FIXTURES, 'patients.jsonl')]);
+    expect(s).toMatchObject({ accepted: 5, rejected: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await remote?.close();
+    await local?.cleanup();
+    await virtuoso?.stop();
+    tmp.remove();
+  });
+
+  const sorted = (rows: Record<string, string | undefined>[]) => rows.map((r) => JSON.stringify(Object.entries(r).sort())).sort();
+
+  test('a reopened remote store has its ontology and metadata', async () => {
+    const again = await openStore(virtuoso.location);
+    expect((await again.ontology())!.size).toBe(local.ontology.size);
+    expect((await again.meta()).hpoVersion).toBe(local.ontology.version);
+    expect(await again.ontology()).toBe(await again.ontology());
+  });
+
+  test('SELECT, ASK and ontology path expansion give the same rows', async () => {
+    const engines = await Promise.all([local.store, remote].map(async (s) => QueryEngine.create(s, await s.ontology())));
+    expect(engines.map((e) => e.expandsPaths)).toEqual([true, true]);
+    const queries = [
+      `SELECT ?id ?sex WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}sex> ?sex }`,
+      `SELECT ?id ?c WHERE { ?p <${HX}id> ?id ; <${HX}hasPhenotype> ?c . ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <http://purl.obolibrary.org/obo/HP_0001250> }`,
+      `SELECT ?id ?t WHERE { ?p <${HX}id> ?id ; <${HX}phenotypicFeature> ?f . ?f <${HX}excluded> true ; <${HX}type> ?t }`,
+      `SELECT ?id ?pos WHERE { ?p <${HX}id> ?id ; <${HX}hasVariant> ?v . ?v <${HX}pos> ?pos }`,
+    ];
+    for (const q of queries) {
+      const [a, b] = await Promise.all(engines.map((e) => e.select(q)));
+      expect(a.length).toBeGreaterThan(0);
+      expect(sorted(b)).toEqual(sorted(a));
+    }
+    expect(await remote.ask(`ASK { ?p <${HX}id> "P-A" }`)).toBe(true);
+    expect(await remote.ask(`ASK { ?p <${HX}id> "nobody" }`)).toBe(false);
+    const excluded = await remote.select(`SELECT ?x WHERE { ?f <${HX}excluded> ?x } LIMIT 1`);
+    expect(excluded[0].x).toMatch(/^(true|false)$/);
+  });
+
+  test('serialisations: CSV rows, Turtle that parses back, an ASK in JSON', async () => {
+    const q = `SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id } ORDER BY ?id`;
+    expect((await remote.serialize(q, 'csv')).body).toBe((await local.store.serialize(q, 'csv')).body);
+    const ttl = await remote.serialize(`CONSTRUCT { ?p <urn:id> ?id } WHERE { ?p <${HX}id> ?id }`, 'turtle');
+    expect(ttl.body.match(/<urn:id>/g)).toHaveLength(5);
+    expect(JSON.parse((await remote.serialize(`ASK { ?p <${HX}id> "P-B" }`, 'json')).body)).toEqual({ head: {}, boolean: true });
+  });
+
+  test('stats, whole-store validation, cohorts and retrieval profiles agree', async () => {
+    const [a, b] = await Promise.all([storeStats(local.store), storeStats(remote)]);
+    expect({ ...b, triples: 0 }).toEqual({ ...a, triples: 0 });
+    expect(b.triples).toBe(a.triples);
+    const report = await validateStore(remote, ShapeValidator.fromFile());
+    expect(report).toMatchObject({ conforms: true, patients: 5 });
+    const def = { name: 'x', criteria: { any: [{ phenotype: { concept: 'HP:0001250' } }, { gene: { symbol: 'STXBP1' } }] } };
+    const [la, rb] = await Promise.all([new CohortService(local.store, local.ontology).evaluate(def), new CohortService(remote, local.ontology).evaluate(def)]);
+    expect(rb.patients).toEqual(la.patients);
+    expect(await profilesFromStore(remote)).toEqual(await profilesFromStore(local.store));
+  });
+
+  test('re-ingesting the same records changes nothing; a changed one replaces its graph; the quarantine persists', async () => {
+    const before = await remote.size();
+    const again = await ingestPhenopackets(remote, [join(FIXTURES, 'patients.jsonl')]);
+    expect(again).toMatchObject({ accepted: 0, unchanged: 5 });
+    expect(await remote.size()).toBe(before);
+    const g = await remote.generation();
+    await remote.commit({ replace: new Map(), add: [], rejected: [{ file: 'bad.json', stage: 'read', reasons: [{ message: 'invalid JSON' }], at: new Date().toISOString() }], accepted: [] });
+    expect(await remote.generation()).not.toBe(g);
+    expect((await (await openStore(virtuoso.location)).quarantine()).map((e) => e.file)).toEqual(['bad.json']);
+    const graph = 'https://w3id.org/harmonia/graph/patient/P-A';
+    const quads = await remote.graphQuads(graph);
+    const canon = (qs: Quad[]) => qs.map((q) => `${q.subject.value} ${q.predicate.value} ${q.object.termType === 'Literal' ? `${q.object.value}^^${q.object.datatype.value}` : q.object.value}`).sort();
+    expect(canon(quads)).toEqual(canon(await local.store.graphQuads(graph)));
+    expect(canon(quads).some((t) => t.endsWith('P10Y^^http://www.w3.org/2001/XMLSchema#duration'))).toBe(true);
+    // A changed record replaces its patient's graph whole: nothing of the old version is left.
+    const changed = join(tmp.path, 'changed.jsonl');
+    const lines = readFileSync(join(FIXTURES, 'patients.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(changed, lines[0].replace('"sex": "FEMALE"', '"sex": "MALE"') + '\n');
+    expect(await ingestPhenopackets(remote, [changed])).toMatchObject({ accepted: 1, replaced: 1 });
+    const sexes = await remote.select(`SELECT ?s WHERE { ?p <${HX}id> "P-A" ; <${HX}sex> ?s }`);
+    expect(sexes).toEqual([{ s: 'MALE' }]);
+  });
+});
