@@ -36,6 +36,9 @@ const latest = join(root, 'bench', 'results', 'latest.json');
 const previous: Record<string, Record<string, unknown> | undefined> = only.size && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')) : {};
 const results: Record<string, Record<string, unknown> | undefined> = {};
 for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
+// Modality readers, harmonizers and site effects: each reports { title, rows, peakRssMiB, notes }.
+const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression'];
+for (const name of TABLES) results[name] = run(name) ?? previous[name];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(latest, JSON.stringify(results, null, 1));
 writeFileSync(join(root, 'docs', 'benchmarks.md'), render(results));
@@ -123,6 +126,15 @@ function render(r: typeof results): string {
       out.push(`| ${name} | ${d.members} | ${cell(d)} | ${cell(dh)} | ${l?.members ?? '-'} | ${cell(l)} | ${cell(lh)} | ${dh && lh ? ratio(lh.p50, dh.p50) : '-'} |`);
     }
     out.push('', `Explain (example): ${cell(c.dev.explainExample)} ms; characterise (example): ${cell(c.dev.characteriseExample)} ms. Store open: ${c.dev.openSeconds} s (dev), ${c.large?.openSeconds ?? '-'} s (large; built in ${c.large?.buildSeconds ?? '-'} s as a slimmed replica, see docs/cohorts.md).`, '');
+  }
+  for (const name of TABLES) {
+    const t = r[name] as { title?: string; rows?: { measure: string; value: string; anchor?: string; ratio?: string }[]; peakRssMiB?: number; notes?: string[]; failed?: boolean } | undefined;
+    if (!t || t.failed || !t.rows) continue;
+    out.push(`## ${t.title ?? name}`, '', '| measure | value | anchor (same run) | ratio |', '|---|---|---|---|');
+    for (const row of t.rows) out.push(`| ${row.measure} | ${row.value} | ${row.anchor ?? ''} | ${row.ratio ?? ''} |`);
+    out.push('', `Peak RSS of the benchmark process: ${t.peakRssMiB ?? '-'} MiB.`, '');
+    for (const n of t.notes ?? []) out.push(`- ${n}`);
+    if (t.notes?.length) out.push('');
   }
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { register as cohort } from './commands/cohort.js';
+import { register as combat } from './commands/combat.js';
 import { register as demo } from './commands/demo.js';
+import { register as features } from './commands/features.js';
+import { register as harmonize } from './commands/harmonize.js';
 import { register as ingest } from './commands/ingest.js';
 import { register as query } from './commands/query.js';
 import { register as retrieve } from './commands/retrieve.js';
@@ -8,13 +11,19 @@ import { register as serve } from './commands/serve.js';
 import { register as stats } from './commands/stats.js';
 import { register as validate } from './commands/validate.js';
 
+// `harmonia ... | head` closes the pipe early: end quietly, as Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command('harmonia')
   .description('Harmonia: patient data integrated into an HPO-aligned knowledge graph, served over SPARQL')
   .version(process.env.npm_package_version ?? '0.1.0')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve]) register(program);
+for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat]) register(program);
 
 try {
   await program.parseAsync(process.argv);

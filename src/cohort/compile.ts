@@ -168,11 +168,11 @@ class Compiler {
         return this.onset(leaf, indent);
       case 'modality': {
         const m = stringLiteral(leaf.modality);
-        // Modalities arrive with the VCF/imaging/signal ingestion: on the patient or on one of its files.
-        return { pattern: `{ ?p hx:modality ${m} } UNION { ?p hx:file/hx:modality ${m} }`, negated: false };
+        // A record of that modality (ingested VCF, image, signal...), or a phenopacket file entry naming it.
+        return { pattern: `{ SELECT DISTINCT ?p WHERE { { ?p hx:hasRecord/hx:modality ${m} } UNION { ?p hx:modality ${m} } UNION { ?p hx:file/hx:modality ${m} } } }`, negated: false };
       }
       case 'site':
-        return { pattern: `?p hx:site ${stringLiteral(leaf.site)} .`, negated: false };
+        return { pattern: `{ SELECT DISTINCT ?p WHERE { { ?p hx:hasRecord/hx:site ${stringLiteral(leaf.site)} } UNION { ?p hx:site ${stringLiteral(leaf.site)} } } }`, negated: false };
       case 'publication':
         return { pattern: `?p hx:publication ${iriRef(leaf.iri)} .`, negated: false };
     }

@@ -3,7 +3,7 @@ import { asPhenopacket, checkPhenopacket } from '../harmonize/index.js';
 import { mapPhenopacket, type MappedPatient } from '../map/index.js';
 import { HX, ONTOLOGY_GRAPH, VOCAB_GRAPH } from '../model/index.js';
 import { ontologyQuads, vocabularyQuads, type Ontology } from '../ontology/index.js';
-import { describeOrigin, readJsonDocuments, type Origin, type SourceRecord } from '../sources/index.js';
+import { describeOrigin, phenopacketFileEntries, readJsonDocuments, type Origin, type RecordEntry, type SourceRecord } from '../sources/index.js';
 import type { GraphStore, QuarantineEntry } from '../store/index.js';
 import { ShapeValidator } from '../validate/index.js';
 
@@ -12,6 +12,8 @@ export interface IngestOptions {
   batchSize?: number;
   validator?: ShapeValidator;
   onProgress?: (p: IngestProgress) => void;
+  /** Collects the phenopackets' `files` entries that name records Harmonia reads (VCF, NIfTI, ...). */
+  recordFiles?: RecordEntry[];
 }
 
 export interface IngestProgress {
@@ -113,6 +115,7 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
     const id = typeof rawId === 'string' ? rawId : undefined;
     if (problems.length) return reject(rec, 'check', problems.map((p) => ({ path: p.path, message: p.reason })), id);
     const pp = asPhenopacket(rec.json);
+    if (options.recordFiles) options.recordFiles.push(...phenopacketFileEntries(pp, rec.origin).entries);
     const mapped = mapPhenopacket(pp, ontology, rec.origin);
     const earlier = seenThisRun.get(pp.id);
     if (earlier) {

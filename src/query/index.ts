@@ -1,3 +1,4 @@
 // The query layer: SPARQL preparation (ontology path expansion, row caps) and execution over a GraphStore.
 export { QueryEngine, QueryError, type QueryKind, type PreparedQuery, type EngineOptions } from './engine.js';
 export { PathRewriter, type RewriteReport } from './optimize.js';
+export { recordFeatures, recordCounts, type RecordFeatures } from './records.js';

@@ -1,6 +1,6 @@
 import { InputError } from '../model/errors.js';
 import type { Ontology } from '../ontology/index.js';
-import { DEFAULT_DIAGNOSIS_METHOD, DIAGNOSIS_METHODS, DiseaseModel, type DiagnosisMethod } from './diagnose.js';
+import { DEFAULT_DIAGNOSIS_METHOD, DIAGNOSIS_METHODS, DiseaseModel, type DiagnosisMethod, type GeneScore } from './diagnose.js';
 import { evaluateDiagnosisMetrics, evaluateRetrievalMetrics, type RankingMetrics } from './evaluate.js';
 import type { Hpoa } from './hpoa.js';
 import { icFromAnnotations, icFromProfiles, type InformationContent } from './ic.js';
@@ -118,11 +118,17 @@ export interface DiagnoseOptions {
   method?: string;
   /** Use the patient's genes as evidence (needs genes_to_phenotype in the context). */
   genes?: boolean;
+  /** Genes found elsewhere (a VCF's candidate genes), added to every query's genes as evidence. */
+  evidenceGenes?: string[];
 }
 
 export interface DiagnoseResult {
   query: string;
   method: string;
+  /** How many genes from --vcf were used as evidence. */
+  evidenceGenes?: number;
+  /** With --vcf: the candidate genes ranked by the best disease each explains. */
+  genes?: GeneScore[];
   results: { disease: string; label: string; score: number }[];
   warnings?: string[];
 }
@@ -133,9 +139,13 @@ export function diagnose(ctx: DiagnosisContext, query: PatientProfile, options: 
   if (!DIAGNOSIS_METHODS.includes(method)) throw new InputError(`unknown diagnosis method '${method}': expected ${DIAGNOSIS_METHODS.join(' or ')}`);
   requireTerms(query, issues, method === 'resnik-bma');
   const warnings = issues.map(describeIssue);
-  if (options.genes && !ctx.model.hasGenes) warnings.push('--genes given but no gene annotations loaded: gene evidence ignored');
-  const results = ctx.model.rank(query, method, checkTop(options.top ?? 10), { genes: options.genes });
-  return { query: query.id, method: method + (options.genes && ctx.model.hasGenes ? '+genes' : ''), results, ...(warnings.length ? { warnings } : {}) };
+  const extra = options.evidenceGenes ?? [];
+  const genes = options.genes || extra.length > 0;
+  const profile = extra.length ? { ...query, genes: [...new Set([...query.genes, ...extra])] } : query;
+  if (genes && !ctx.model.hasGenes) warnings.push('gene evidence given but no gene annotations loaded (genes_to_phenotype): ignored');
+  const results = ctx.model.rank(profile, method, checkTop(options.top ?? 10), { genes });
+  const rankedGenes = extra.length && ctx.model.hasGenes ? { genes: ctx.model.rankGenes(profile, method, checkTop(options.top ?? 10), extra) } : {};
+  return { query: query.id, method: method + (genes && ctx.model.hasGenes ? '+genes' : ''), results, ...rankedGenes, ...(extra.length ? { evidenceGenes: extra.length } : {}), ...(warnings.length ? { warnings } : {}) };
 }
 
 export function diagnoseAll(ctx: DiagnosisContext & { index?: PatientIndex }, spec: QuerySpec, options: DiagnoseOptions = {}): AsyncGenerator<DiagnoseResult | { query: string; error: string }> {

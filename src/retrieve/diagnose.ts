@@ -39,6 +39,14 @@ export interface DiseaseScore {
   score: number;
 }
 
+/** A candidate gene with the best disease it explains. */
+export interface GeneScore {
+  gene: string;
+  score: number;
+  disease: string;
+  label: string;
+}
+
 export class DiseaseModel {
   readonly ids: string[];
   readonly labels: string[];
@@ -149,6 +157,21 @@ export class DiseaseModel {
     }
     if (options.genes) this.addGeneEvidence(profile, scores, method);
     return scores;
+  }
+
+  /**
+   * The candidate genes ranked by the best-scoring disease each is linked to (phenotype fit plus the
+   * gene evidence itself): with a VCF's candidate genes, the gene behind the likeliest disease first.
+   */
+  rankGenes(profile: PatientProfile, method: DiagnosisMethod, k: number, candidates: readonly string[]): GeneScore[] {
+    const scores = this.scoreAll(profile, method, { genes: true });
+    const out: GeneScore[] = [];
+    for (const symbol of new Set(candidates.map((c) => c.toUpperCase()))) {
+      let best = -1;
+      for (const d of this.genes.get(symbol) ?? []) if (best < 0 || scores[d] > scores[best]) best = d;
+      if (best >= 0) out.push({ gene: symbol, score: Math.round(scores[best] * 1e4) / 1e4, disease: this.ids[best], label: this.labels[best] });
+    }
+    return out.sort((a, b) => b.score - a.score || a.gene.localeCompare(b.gene)).slice(0, k);
   }
 
   rank(profile: PatientProfile, method: DiagnosisMethod, k: number, options: { genes?: boolean } = {}): DiseaseScore[] {

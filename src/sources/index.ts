@@ -1,3 +1,20 @@
 // The sources layer: reading records from files, folders, archives and JSON Lines, with their origin.
 export { readJsonDocuments, countDocuments, describeOrigin, type Origin, type SourceRecord } from './read.js';
 export type * from './phenopacket.js';
+export { readManifest, phenopacketFileEntries, MODALITIES, type Modality, type RecordEntry, type EntryProblem } from './manifest.js';
+export { readBids, isBidsRoot } from './bids.js';
+export { VcfReader, scanVcf, queryVcf, type VcfHeader, type VcfRecord } from './vcf.js';
+export { readMaf, readClinicalTable, type MafDocument } from './maf.js';
+export { readGeneBed, GeneIndex } from './bed.js';
+export { readNifti, type NiftiImage, type ImageVolume } from './nifti.js';
+export { readDicom, readDicomSeries, type DicomImage, type DicomSeries } from './dicom.js';
+export { readDicomDir, dicomDirInstances, type DicomDirectory } from './dicom-dir.js';
+export { readMriVolume, type MriRecord } from './imaging.js';
+export { readOct, type OctVolume } from './oct.js';
+export { readEdf } from './edf.js';
+export { readWfdb, readWfdbAnnotations } from './wfdb.js';
+export { readMat4Signal } from './mat.js';
+export { readBonn } from './bonn.js';
+export { readDicomWaveform } from './dicom-waveform.js';
+export type { SignalRecording, SignalChannel, SignalAnnotation } from './signal-recording.js';
+export { readExpressionMatrix, readSampleTable, type ExpressionMatrix } from './expression.js';

@@ -2,11 +2,14 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 
 import { dirname } from 'node:path';
 
 /** Writes a file so that it is either wholly there or not at all: temp file, fsync, rename, fsync dir. */
-export function writeAtomic(file: string, chunks: Iterable<string>): void {
+export function writeAtomic(file: string, chunks: Iterable<string | Uint8Array>): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    for (const c of chunks) writeSync(fd, c);
+    for (const c of chunks) {
+      if (typeof c === 'string') writeSync(fd, c);
+      else writeSync(fd, c);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -8,6 +8,8 @@ import { acquireLock } from './lock.js';
 import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
 
 const MANIFEST = 'harmonia-store.json';
+/** Where harmonized arrays of records are written, relative to the store directory. */
+export const ARRAYS_DIR = 'arrays';
 const FORMAT_VERSION = 1;
 /** More segments than this and a commit compacts them into one, so reloads stay one sequential read. */
 const MAX_SEGMENTS = 24;
@@ -114,6 +116,8 @@ export class OxigraphStore implements GraphStore {
     const walk = (rel: string): void => {
       for (const name of readdirSync(join(this.dir, rel))) {
         const r = rel ? `${rel}/${name}` : name;
+        // Harmonized arrays (.npy) live beside the segments and are referenced from the graph, not the manifest.
+        if (r === ARRAYS_DIR) continue;
         if (statSync(join(this.dir, r)).isDirectory()) walk(r);
         else if (!live.has(r)) rmSync(join(this.dir, r), { force: true });
       }

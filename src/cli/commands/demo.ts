@@ -1,13 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ensureOntology, ingestPhenopackets } from '../../ingest/index.js';
+import { loadHarmonizationConfig } from '../../harmonize/dispatch.js';
+import { ensureOntology, ingestPhenopackets, ingestRecords } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
-import { countDocuments } from '../../sources/index.js';
-import { openStore } from '../../store/index.js';
+import { countDocuments, readManifest } from '../../sources/index.js';
+import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
+import { writeDemoManifest } from './demo-records.js';
 import { downloadReleases } from '../download.js';
 import { CliError, findHpo, progressLine, resolveDataDir } from '../util.js';
-import { progressText } from './ingest.js';
+import { progressText, recordProgressText } from './ingest.js';
 import { int, serve } from './serve.js';
 
 export const EXAMPLE_QUERIES: { title: string; sparql: string }[] = [
@@ -39,6 +41,15 @@ SELECT ?term ?label ?cui WHERE {
   ?term rdfs:label ?label .
   OPTIONAL { ?term hx:umlsCui ?cui }
 }`,
+  },
+  {
+    title: 'ECG records by RR irregularity, with their site and finding (atrial fibrillation is HP:0005110)',
+    sparql: `PREFIX hx: <https://w3id.org/harmonia/vocab#>
+SELECT ?patient ?site ?finding ?cvRR WHERE {
+  ?p hx:id ?patient ; hx:hasRecord ?r .
+  ?r hx:modality "ecg" ; hx:site ?site ; hx:feature [ hx:name "cvRR" ; hx:value ?cvRR ] .
+  OPTIONAL { ?r hx:finding ?finding }
+} ORDER BY DESC(?cvRR) LIMIT 10`,
   },
 ];
 
@@ -73,7 +84,19 @@ export function register(program: Command): void {
         const started = Date.now();
         const s = await ingestPhenopackets(store, sources, { onProgress: (p) => progress.update(progressText(p, total, started)) });
         progress.done();
-        log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s; ${await store.size()} triples\n`);
+        log(`phenopackets: ${s.accepted} added, ${s.unchanged} unchanged, ${s.rejected} rejected in ${s.seconds} s\n`);
+        const manifest = isRemoteLocation(opts.store) ? undefined : writeDemoManifest(dataDir, join(resolve(opts.store), '..', 'demo-manifest.tsv'));
+        if (manifest) {
+          const { entries, problems } = readManifest(manifest);
+          const started2 = Date.now();
+          const r = await ingestRecords(store, entries, problems, {
+            config: loadHarmonizationConfig(undefined, dataDir), arraysDir: join(resolve(opts.store), ARRAYS_DIR), arraysBase: resolve(opts.store),
+            software: `harmonia ${process.env.npm_package_version ?? '0.1.0'}`, onProgress: (p) => progress.update(recordProgressText(p, started2)),
+          });
+          progress.done();
+          log(`records (${manifest}): ${r.accepted} added (${Object.entries(r.records).map(([m, n]) => `${m} ${n}`).join(', ')}), ${r.unchanged} unchanged, ${r.rejected} rejected in ${r.seconds} s\n`);
+        }
+        log(`${await store.size()} triples in the store\n`);
       } finally {
         await store.close();
       }

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { ensureOntology, ingestMapping, ingestPhenopackets, type IngestProgress, type IngestSummary } from '../../ingest/index.js';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadHarmonizationConfig } from '../../harmonize/dispatch.js';
+import { ensureOntology, ingestMapping, ingestPhenopackets, ingestRecords, type IngestProgress, type IngestSummary, type RecordIngestProgress, type RecordIngestSummary } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
-import { openStore } from '../../store/index.js';
-import { countDocuments } from '../../sources/index.js';
-import { bar, CliError, progressLine } from '../util.js';
+import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
+import { countDocuments, isBidsRoot, readBids, readManifest, type EntryProblem, type RecordEntry } from '../../sources/index.js';
+import { bar, CliError, progressLine, resolveDataDir } from '../util.js';
 
 export function register(program: Command): void {
   program
@@ -14,11 +17,20 @@ export function register(program: Command): void {
     .option('--sssom <file...>', 'SSSOM mapping files adding UMLS CUIs to HPO terms')
     .option('--mapping <file>', 'a YARRRML mapping (see docs/mappings.md) instead of phenopackets')
     .option('--source <name=path...>', 'with --mapping: point a source of the mapping at another file')
+    .option('--manifest <file...>', 'records of other modalities: a TSV/CSV with columns patient, modality, path[, site, label, sample]')
+    .option('--config <file>', 'harmonisation settings (JSON or YAML; see docs/harmonization.md); default: the documented defaults')
+    .option('--arrays <dir>', 'with a remote store: where harmonized arrays (.npy) are written (default .harmonia/arrays)')
     .option('--batch <n>', 'patients per atomic commit', '1000')
     .option('--json', 'print the summary as JSON')
-    .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files')
-    .action(async (sources: string[], opts) => {
-      if (!opts.mapping && sources.length === 0 && !opts.hpo) throw new CliError('nothing to ingest: give phenopacket sources, --mapping or --hpo');
+    .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files; BIDS dataset folders')
+    .action(async (given: string[], opts) => {
+      const bids = given.filter((s) => isDir(s) && isBidsRoot(s));
+      const sources = given.filter((s) => !bids.includes(s));
+      const manifests: string[] = opts.manifest ?? [];
+      if (!opts.mapping && sources.length === 0 && !opts.hpo && manifests.length === 0 && bids.length === 0) throw new CliError('nothing to ingest: give phenopacket sources, --manifest, a BIDS folder, --mapping or --hpo');
+      // Every file and setting is checked before the store is opened.
+      if (opts.config) loadHarmonizationConfig(opts.config);
+      const records = gatherRecords(manifests, bids);
       const store = await openStore(opts.store, { create: true, write: true });
       try {
         if (opts.hpo) {
@@ -26,7 +38,7 @@ export function register(program: Command): void {
           if (await ensureOntology(store, ontology)) process.stderr.write(`loaded HPO ${ontology.version} (${ontology.size} terms)\n`);
         }
         const progress = progressLine();
-        let summary: IngestSummary;
+        let summary: IngestSummary | undefined;
         if (opts.mapping) {
           const overrides = Object.fromEntries((opts.source ?? []).map((s: string) => {
             const i = s.indexOf('=');
@@ -34,21 +46,88 @@ export function register(program: Command): void {
             return [s.slice(0, i), s.slice(i + 1)];
           }));
           summary = await ingestMapping(store, opts.mapping, { sources: overrides });
-        } else {
+        } else if (sources.length) {
           const total = process.stderr.isTTY ? await countDocuments(sources) : undefined;
           const started = Date.now();
+          const fromPhenopackets: RecordEntry[] = [];
           summary = await ingestPhenopackets(store, sources, {
             batchSize: Number(opts.batch),
+            recordFiles: fromPhenopackets,
             onProgress: (p) => progress.update(progressText(p, total, started)),
           });
+          // Files a phenopacket points at are records of its patient when they are here; elsewhere they stay references.
+          const present = fromPhenopackets.filter((e) => existsSync(e.path));
+          if (present.length < fromPhenopackets.length) process.stderr.write(`${fromPhenopackets.length - present.length} files named in phenopackets are not on this machine: kept as references only\n`);
+          records.entries.push(...present);
         }
         progress.done();
-        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-        else printSummary(summary);
+        const config = records.entries.length || records.problems.length ? loadHarmonizationConfig(opts.config, resolveDataDir() ?? process.cwd()) : undefined;
+        let recordSummary: RecordIngestSummary | undefined;
+        if (config && (records.entries.length || records.problems.length)) {
+          const arraysBase = isRemoteLocation(opts.store) ? resolve(opts.arrays ?? join('.harmonia', 'arrays'), '..') : resolve(opts.store);
+          const arraysDir = isRemoteLocation(opts.store) ? resolve(opts.arrays ?? join('.harmonia', 'arrays')) : join(resolve(opts.store), ARRAYS_DIR);
+          const started = Date.now();
+          recordSummary = await ingestRecords(store, records.entries, records.problems, {
+            config, arraysDir, arraysBase, software: `harmonia ${process.env.npm_package_version ?? '0.1.0'}`,
+            onProgress: (p) => progress.update(recordProgressText(p, started)),
+          });
+          progress.done();
+        }
+        const out = recordSummary ? { ...(summary ?? {}), records: recordSummary } : summary;
+        if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
+        else {
+          if (summary) printSummary(summary);
+          if (recordSummary) printRecordSummary(recordSummary);
+        }
       } finally {
         await store.close();
       }
     });
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Manifest rows and BIDS files as records; a manifest or dataset that cannot be read at all stops here, before the store opens. */
+function gatherRecords(manifests: string[], bids: string[]): { entries: RecordEntry[]; problems: EntryProblem[] } {
+  const entries: RecordEntry[] = [];
+  const problems: EntryProblem[] = [];
+  for (const m of manifests) {
+    try {
+      const r = readManifest(m);
+      entries.push(...r.entries);
+      problems.push(...r.problems);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  }
+  for (const root of bids) {
+    const r = readBids(root);
+    entries.push(...r.entries);
+    problems.push(...r.problems);
+  }
+  return { entries, problems };
+}
+
+/** `[####----]  12%  3/25 records  4.1 MB/s  accepted 3  unchanged 0  rejected 0` */
+export function recordProgressText(p: RecordIngestProgress, started: number): string {
+  const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+  const f = p.total ? p.read / p.total : 0;
+  const eta = p.read ? Math.round(((p.total - p.read) * seconds) / p.read) : 0;
+  return `${bar(f)} ${String(Math.floor(f * 100)).padStart(3)}%  ${p.read}/${p.total} records  ${(p.bytes / 1e6 / seconds).toFixed(1)} MB/s  ETA ${eta} s  accepted ${p.accepted}  unchanged ${p.unchanged}  rejected ${p.rejected}`;
+}
+
+function printRecordSummary(s: RecordIngestSummary): void {
+  const out = process.stdout;
+  const kinds = Object.entries(s.records).map(([m, n]) => `${m} ${n}`).join(', ');
+  out.write(`read ${s.read} records of other modalities: ${s.accepted} accepted${kinds ? ` (${kinds})` : ''}, ${s.unchanged} unchanged, ${s.rejected} rejected; ${s.patientsCreated} new patients; ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds} s\n`);
+  for (const r of s.rejections.slice(0, 50)) out.write(`  rejected: ${r.file}${r.line ? `:${r.line}` : ''}${r.patient ? ` (${r.patient})` : ''}: ${r.reason}\n`);
+  if (s.rejections.length > 50) out.write(`  ... and ${s.rejections.length - 50} more (see the quarantine in \`harmonia stats --json\`)\n`);
 }
 
 /** `[#########---------------]  37%  2741/7405  212/s  accepted 2741  unchanged 0  rejected 0` */

@@ -6,7 +6,9 @@ import {
   loadHpoa, loadProfiles, profilesFromStore, similarAll, type QuerySpec,
 } from '../../retrieve/index.js';
 import { openStore } from '../../store/index.js';
-import { CliError } from '../util.js';
+import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispatch.js';
+import { vcfCandidateGenes } from '../../harmonize/genomic.js';
+import { CliError, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 
 // `harmonia similar`, `harmonia diagnose`, `harmonia eval retrieval|diagnosis`: one JSON line per query.
@@ -77,16 +79,20 @@ export function register(program: Command): void {
     .option('--method <name>', 'lr (default: likelihood ratio with frequencies and excluded features) or resnik-bma')
     .option('--genes', "use the patient's genes as evidence (needs gene annotations)")
     .option('--gene-annotations <file>', 'genes_to_phenotype file (default: next to --annotations)')
+    .option('--vcf <file>', 'a VCF: genes carrying filtered variants that are ClinVar (likely) pathogenic or rare become gene evidence')
+    .option('--config <file>', 'with --vcf: harmonisation settings (filters, references; docs/harmonization.md)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
       const spec = querySpec(opts);
+      const useGenes = opts.genes || opts.vcf;
+      const genesFile = opts.geneAnnotations ?? (useGenes ? findGenesFile(opts.annotations) : undefined);
+      if (useGenes && !genesFile) throw new CliError(`${opts.vcf ? '--vcf' : '--genes'} needs --gene-annotations FILE (genes_to_phenotype.txt)`);
+      const evidenceGenes = opts.vcf ? await vcfGenes(opts.vcf, opts.config) : undefined;
       const { store, ontology } = await openWithOntology(opts.store);
       const hpoa = loadHpoa(opts.annotations, ontology);
-      const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
-      if (opts.genes && !genesFile) throw new CliError('--genes needs --gene-annotations FILE (genes_to_phenotype.txt)');
       const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
       let failed = false;
-      for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes })) {
+      for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes, evidenceGenes })) {
         if ('error' in r) failed = true;
         print(opts.json, r);
       }
@@ -132,6 +138,15 @@ export function register(program: Command): void {
       await store.close();
       process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
     });
+}
+
+/** The candidate genes of a VCF after the configured harmonisation (filters, gene BED, ClinVar, rarity). */
+async function vcfGenes(file: string, configFile?: string): Promise<string[]> {
+  const config = loadHarmonizationConfig(configFile, resolveDataDir() ?? process.cwd());
+  const context = new HarmonizeContext(config);
+  const genes = await vcfCandidateGenes(file, await context.genomicReferences(), config.genomic);
+  process.stderr.write(`${file}: ${genes.length} candidate genes (${genes.filter((g) => g.pathogenic > 0).length} with ClinVar (likely) pathogenic variants)\n`);
+  return genes.map((g) => g.symbol);
 }
 
 function findGenesFile(annotations: string): string | undefined {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { HX } from '../../model/index.js';
+import { recordCounts } from '../../query/index.js';
+import { MODALITIES } from '../../sources/index.js';
 import { openStore, type GraphStore } from '../../store/index.js';
 
 export function register(program: Command): void {
@@ -13,14 +15,14 @@ export function register(program: Command): void {
       try {
         const s = await storeStats(store);
         if (opts.json) process.stdout.write(JSON.stringify(s) + '\n');
-        else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(22)} ${v}\n`);
+        else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(22)} ${typeof v === 'object' ? Object.entries(v).map(([m, n]) => `${m} ${n}`).join(', ') : v}\n`);
       } finally {
         await store.close();
       }
     });
 }
 
-export async function storeStats(store: GraphStore): Promise<Record<string, number | string>> {
+export async function storeStats(store: GraphStore): Promise<Record<string, number | string | Record<string, number>>> {
   const count = async (where: string): Promise<number> => Number((await store.select(`SELECT (COUNT(*) AS ?n) WHERE { ${where} }`))[0]?.n ?? 0);
   const observed = await count(`?p <${HX}hasPhenotype> ?c`);
   const excluded = await count(`?p <${HX}excludedPhenotype> ?c`);
@@ -35,5 +37,6 @@ export async function storeStats(store: GraphStore): Promise<Record<string, numb
     termNotes: await count(`?i a <${HX}DataIssue>`),
     triples: await store.size(),
     hpoVersion: (await store.meta()).hpoVersion ?? 'none',
+    records: await recordCounts(store, MODALITIES),
   };
 }

@@ -17,7 +17,7 @@ export function register(program: Command): void {
         const report = await validateStore(store, ShapeValidator.fromFile(opts.shapes, { engine: 'reference' }));
         if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
         else {
-          process.stdout.write(`${report.patients} patients checked: ${report.conforms ? 'all conform' : `${report.violations.length} violations in ${report.nonConforming} patients`}; ${report.quarantined} records in quarantine\n`);
+          process.stdout.write(`${report.patients} patients${report.records ? ` and ${report.records} records` : ''} checked: ${report.conforms ? 'all conform' : `${report.violations.length} violations in ${report.nonConforming} patients`}; ${report.quarantined} records in quarantine\n`);
           for (const v of report.violations.slice(0, 100)) process.stdout.write(`  ${v.patient}: ${v.focusNode} ${v.path ?? ''}: ${v.message}${v.value ? ` (value ${v.value})` : ''}\n`);
         }
         if (!report.conforms) process.exitCode = 1;
@@ -28,18 +28,21 @@ export function register(program: Command): void {
 }
 
 export async function validateStore(store: GraphStore, validator: ShapeValidator) {
-  const rows = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?p a <${HX}Patient> ; <${HX}id> ?id } }`);
+  const patients = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?p a <${HX}Patient> ; <${HX}id> ?id } }`);
+  // Records of other modalities live in graphs of their own; their patient id prefixes their record id.
+  const records = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?r a <${HX}Record> ; <${HX}recordId> ?id } }`);
+  const rows = [...patients, ...records];
   const violations: (Violation & { patient: string })[] = [];
   const bad = new Set<string>();
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
     // One graph at a time: a remote store gets one request in flight, not hundreds.
-    const records = [];
-    for (const r of chunk) records.push(await store.graphQuads(r.g!));
-    for (const [k, list] of await validator.validateMany(records)) {
+    const graphs = [];
+    for (const r of chunk) graphs.push(await store.graphQuads(r.g!));
+    for (const [k, list] of await validator.validateMany(graphs)) {
       bad.add(chunk[k].id!);
       for (const v of list) violations.push({ patient: chunk[k].id!, ...v });
     }
   }
-  return { conforms: violations.length === 0, patients: rows.length, nonConforming: bad.size, violations, quarantined: (await store.quarantine()).length };
+  return { conforms: violations.length === 0, patients: patients.length, records: records.length, nonConforming: bad.size, violations, quarantined: (await store.quarantine()).length };
 }

@@ -63,7 +63,7 @@ run('harmonia commands with --store sparql+http://… on a real Virtuoso', () =>
       const r = await fetch(`${server.url}/sparql`, { method: 'POST', headers: { 'content-type': 'application/sparql-query', accept: 'text/csv' }, body: q });
       expect(r.status).toBe(200);
       expect(await r.text()).toBe('id\r\nPMID_1_Patient_1\r\nPMID_1_Patient_2\r\n');
-      expect((await (await fetch(`${server.url}/health`)).json()).status).toBe('ok');
+      expect(((await (await fetch(`${server.url}/health`)).json()) as { status: string }).status).toBe('ok');
     } finally {
       await server.close();
     }

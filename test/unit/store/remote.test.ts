@@ -9,7 +9,7 @@ import { QueryEngine } from '../../../src/query/index.js';
 import { profilesFromStore } from '../../../src/retrieve/index.js';
 import { openStore, type GraphStore } from '../../../src/store/index.js';
 import { remoteSettings } from '../../../src/store/remote.js';
-import { streamJsonBindings, writeBindings } from '../../../src/store/results.js';
+import { streamJsonBindings, writeBindings, type Binding } from '../../../src/store/results.js';
 import { storeStats } from '../../../src/cli/commands/stats.js';
 import { validateStore } from '../../../src/cli/commands/validate.js';
 import { ShapeValidator } from '../../../src/validate/index.js';
@@ -62,7 +62,7 @@ describe('SPARQL results read and written by us', () => {
   });
 
   test('W3C formats, with booleans stored as 0/1 repaired', () => {
-    const rows = [{ a: { type: 'uri' as const, value: 'http://e/1' }, b: { type: 'typed-literal' as const, datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: '1' } }, { a: { type: 'literal' as const, value: 'say "hi",\nbye', 'xml:lang': 'en' } }];
+    const rows: Binding[] = [{ a: { type: 'uri' as const, value: 'http://e/1' }, b: { type: 'typed-literal' as const, datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: '1' } }, { a: { type: 'literal' as const, value: 'say "hi",\nbye', 'xml:lang': 'en' } }];
     expect(writeBindings(['a', 'b'], rows, 'csv')).toBe('a,b\r\nhttp://e/1,true\r\n"say ""hi"",\nbye",\r\n');
     expect(writeBindings(['a', 'b'], rows, 'tsv')).toBe('?a\t?b\n<http://e/1>\t"true"^^<http://www.w3.org/2001/XMLSchema#boolean>\n"say \\"hi\\",\\nbye"@en\t\n');
     expect(JSON.parse(writeBindings(['a', 'b'], rows, 'json')).results.bindings[0].b).toEqual({ type: 'literal', datatype: 'http://www.w3.org/2001/XMLSchema#boolean', value: 'true' });
