@@ -66,6 +66,12 @@ export interface CombatOptions {
   parametric?: boolean;
   /** Shorthand for parametric: false. */
   nonparametric?: boolean;
+  /**
+   * false: no empirical Bayes shrinkage, each batch's own location and scale estimates are used as
+   * they are (neuroCombat's eb=False). For a few correlated features that react differently to a site
+   * the pooled priors can make sites easier to tell apart (docs/harmonization.md). Default true.
+   */
+  empiricalBayes?: boolean;
   /** This batch is left unchanged and the others are moved onto it (sva ref.batch). */
   refBatch?: string | number;
   /** Feature ids, kept in the estimates so that a later apply can match features by id. */
@@ -82,7 +88,8 @@ export interface CombatOptions {
 export interface CombatEstimates {
   format: 'harmonia-combat-estimates';
   version: 1;
-  method: 'parametric' | 'nonparametric';
+  /** 'none': empiricalBayes false. */
+  method: 'parametric' | 'nonparametric' | 'none';
   meanOnly: boolean;
   batches: string[];
   batchSizes: number[];
@@ -157,7 +164,7 @@ export function combat(matrix: Matrix, batch: readonly (string | number)[], opti
   const fit = standardise(matrix, kept, b, x, cov.columns.length, messages);
   const eb = empiricalBayes(fit.z, fit.kept.length, b, meanOnly, parametric, options, messages);
 
-  const estimates = assembleEstimates(matrix, b, cov, fit, eb, { meanOnly, parametric, featureIds: options.featureIds });
+  const estimates = assembleEstimates(matrix, b, cov, fit, eb, { meanOnly, parametric, empiricalBayes: options.empiricalBayes, featureIds: options.featureIds });
   const data = adjust(matrix, estimates, b.index, cov.data);
   return { data, estimates, messages };
 }
@@ -202,7 +209,7 @@ export function combatStep(matrix: Matrix, batch: readonly (string | number)[], 
     features: matrix.features,
     samples: matrix.samples,
     batch: batch.map(String),
-    method: options.nonparametric === true || options.parametric === false ? 'nonparametric' : 'parametric',
+    method: options.empiricalBayes === false ? 'none' : options.nonparametric === true || options.parametric === false ? 'nonparametric' : 'parametric',
     meanOnly: options.meanOnly === true,
     refBatch: options.refBatch === undefined ? null : String(options.refBatch),
     covariates: (options.covariates ?? []).map((c, i) => (isColumn(c) ? c.name : `cov${i + 1}`)),
@@ -502,7 +509,11 @@ function empiricalBayes(z: Float64Array, g: number, b: BatchLayout, meanOnly: bo
   const iterations: number[] = [];
   const total = g * nb;
   for (let j = 0; j < nb; j++) {
-    if (parametric && meanOnly) {
+    if (options.empiricalBayes === false) {
+      gammaStar.push(Float64Array.from(gammaHat[j]));
+      deltaStar.push(Float64Array.from(deltaHat[j]));
+      iterations.push(0);
+    } else if (parametric && meanOnly) {
       // sva: postmean(gamma.hat, gamma.bar, 1, 1, t2), i.e. n = 1 and delta = 1 whatever the batch size.
       gammaStar.push(Float64Array.from(gammaHat[j], (gh) => (tau2[j] * gh + gammaBar[j]) / (tau2[j] + 1)));
       deltaStar.push(new Float64Array(g).fill(1));
@@ -667,7 +678,7 @@ function integratedPrior(block: Float64Array, g: number, k: number, gHat: Float6
 // ---------------------------------------------------------------------------------------------
 // Estimates and adjustment
 
-function assembleEstimates(m: Matrix, b: BatchLayout, cov: CovariateDesign, fit: Standardised, eb: EmpiricalBayes, o: { meanOnly: boolean; parametric: boolean; featureIds?: readonly string[] }): CombatEstimates {
+function assembleEstimates(m: Matrix, b: BatchLayout, cov: CovariateDesign, fit: Standardised, eb: EmpiricalBayes, o: { meanOnly: boolean; parametric: boolean; empiricalBayes?: boolean; featureIds?: readonly string[] }): CombatEstimates {
   const G = m.features;
   const nb = b.levels.length;
   const q = cov.columns.length;
@@ -697,7 +708,7 @@ function assembleEstimates(m: Matrix, b: BatchLayout, cov: CovariateDesign, fit:
   return {
     format: 'harmonia-combat-estimates',
     version: 1,
-    method: o.parametric ? 'parametric' : 'nonparametric',
+    method: o.empiricalBayes === false ? 'none' : o.parametric ? 'parametric' : 'nonparametric',
     meanOnly: o.meanOnly,
     batches: b.levels,
     batchSizes: b.sizes,
@@ -864,7 +875,7 @@ export function estimatesFromJson(value: unknown, file?: string): CombatEstimate
   return {
     format: 'harmonia-combat-estimates',
     version: 1,
-    method: v.method === 'nonparametric' ? 'nonparametric' : 'parametric',
+    method: v.method === 'nonparametric' ? 'nonparametric' : v.method === 'none' ? 'none' : 'parametric',
     meanOnly: v.meanOnly === true,
     batches: batches as string[],
     batchSizes: perBatch('batchSizes'),

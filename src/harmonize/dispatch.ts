@@ -39,6 +39,8 @@ export interface SiteCorrectionConfig {
   covariates: 'label'[];
   meanOnly: boolean;
   nonparametric: boolean;
+  /** false: each site's own location/scale, no empirical Bayes pooling (better for a few correlated features; see the EEG report). */
+  empiricalBayes: boolean;
   /** A site left unchanged, the others moved onto it; null for none. */
   refSite: string | null;
   /** Sites with fewer records than this are left out of the fit (and their records uncorrected). */
@@ -46,7 +48,7 @@ export interface SiteCorrectionConfig {
 }
 
 export const DEFAULT_SITE_CORRECTION: SiteCorrectionConfig = {
-  modalities: ['ecg', 'ppg', 'eeg', 'mri', 'oct', 'expression'], covariates: ['label'], meanOnly: false, nonparametric: false, refSite: null, minRecordsPerSite: 2,
+  modalities: ['ecg', 'ppg', 'eeg', 'mri', 'oct', 'expression'], covariates: ['label'], meanOnly: false, nonparametric: false, empiricalBayes: true, refSite: null, minRecordsPerSite: 2,
 };
 
 /** The one versioned harmonisation config: a section per modality (docs/harmonization.md). */

@@ -278,7 +278,7 @@ function check(config: EegConfig, rec: SignalRecording): void {
 
 /**
  * Harmonizes one EEG recording with `config` (defaults: DEFAULT_EEG_CONFIG). Features are the means over
- * epochs and channels of the per-epoch values (absolute powers in µV²; see docs/harmonization/signals.md);
+ * epochs and channels of the per-epoch values (absolute powers in µV²; see docs/harmonization.md);
  * arrays: `epochs` [epochs, channels, samples] z-scored (float32), `bandPower` [channels, bands] in µV²,
  * `epochFeatures` [epochs, channels, features] (float32).
  */

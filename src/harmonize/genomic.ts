@@ -42,7 +42,7 @@ export interface GenomicConfig {
   references: GenomicReferencePaths;
 }
 
-/** Defaults; a section of the versioned harmonisation config file (docs/harmonization/genomic.md). */
+/** Defaults; a section of the versioned harmonisation config file (docs/harmonization.md). */
 export const DEFAULT_GENOMIC_CONFIG: GenomicConfig = {
   version: '1',
   sample: null,

@@ -377,7 +377,7 @@ function moments(data: Float32Array, mask: Uint8Array, mean: number, sd: number)
 }
 
 /**
- * Features (names and units in docs/harmonization/imaging.md): shape of the harmonized grid,
+ * Features (names and units in docs/harmonization.md): shape of the harmonized grid,
  * foreground volume (mL), fraction, extent and centroid (mm, RAS), raw intensity statistics of the
  * foreground (the input's units, before clipping), and statistics of the harmonized intensities.
  */

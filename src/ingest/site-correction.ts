@@ -53,7 +53,7 @@ async function storedRecords(store: GraphStore, modality: Modality): Promise<Sto
  */
 export async function correctSites(store: GraphStore, modality: Modality, config: SiteCorrectionConfig, software: string): Promise<SiteCorrectionReport> {
   const started = performance.now();
-  const report: SiteCorrectionReport = { modality, records: 0, sites: {}, features: 0, skipped: [], covariates: [], method: config.nonparametric ? 'nonparametric' : 'parametric', ms: 0 };
+  const report: SiteCorrectionReport = { modality, records: 0, sites: {}, features: 0, skipped: [], covariates: [], method: config.empiricalBayes === false ? 'location/scale, no empirical Bayes' : config.nonparametric ? 'nonparametric' : 'parametric', ms: 0 };
   const all = await storedRecords(store, modality);
   const bySite = new Map<string, StoredRecord[]>();
   for (const r of all) {
@@ -92,7 +92,7 @@ export async function correctSites(store: GraphStore, modality: Modality, config
   const covariates = config.covariates.includes('label') && new Set(labels).size > 1 ? [{ name: 'label', values: labels, categorical: true }] : [];
   report.covariates = covariates.map((c) => c.name);
   const refBatch = config.refSite ?? undefined;
-  const run1 = (cov: typeof covariates) => combatStep({ data, features: varying.length, samples: records.length }, batch, { covariates: cov, meanOnly: config.meanOnly, nonparametric: config.nonparametric, refBatch, featureIds: varying }, `${modality}.combat`);
+  const run1 = (cov: typeof covariates) => combatStep({ data, features: varying.length, samples: records.length }, batch, { covariates: cov, meanOnly: config.meanOnly, nonparametric: config.nonparametric, empiricalBayes: config.empiricalBayes, refBatch, featureIds: varying }, `${modality}.combat`);
   let result: ReturnType<typeof run1>;
   try {
     result = run1(covariates);

@@ -31,7 +31,7 @@ export interface CombatSummary {
   features: number;
   samples: number;
   batches: Record<string, number>;
-  method: 'parametric' | 'nonparametric';
+  method: 'parametric' | 'nonparametric' | 'none';
   meanOnly: boolean;
   refBatch: string | null;
   covariates: string[];

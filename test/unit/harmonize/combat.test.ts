@@ -267,6 +267,18 @@ describe('ComBat fit on training data, apply to new data', () => {
     expect(() => estimatesFromJson({ ...json, gammaStar: [1, 2] }, 'fit.json')).toThrow(/field gammaStar: must hold 90 numbers/);
   });
 
+  test('without empirical Bayes each batch keeps its own location and scale estimates (neuroCombat eb=False)', () => {
+    const fit = combatFit(m, BATCH, { covariates, empiricalBayes: false });
+    const shrunk = combatFit(m, BATCH, { covariates });
+    expect(fit.method).toBe('none');
+    expect(Array.from(fit.gammaStar)).toEqual(Array.from(fit.gammaHat));
+    expect(Array.from(fit.deltaStar)).toEqual(Array.from(fit.deltaHat));
+    expect(Array.from(shrunk.gammaStar)).not.toEqual(Array.from(shrunk.gammaHat));
+    const r = combatStep(m, BATCH, { covariates, empiricalBayes: false });
+    expect(r.provenance.parameters.method).toBe('none');
+    expect(Array.from(combatApply(fit, m, BATCH, { covariates }).data)).toEqual(Array.from(r.value));
+  });
+
   test('as a harmonisation step: provenance with parameters and checksums', () => {
     const r = combatStep(m, BATCH, { covariates, refBatch: 'a' });
     expect(r.provenance).toMatchObject({ step: 'expression.combat', version: '1', parameters: { method: 'parametric', meanOnly: false, refBatch: 'a', covariates: ['group'] } });
