@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { softwareName } from './util.js';
 import { register as cohort } from './commands/cohort.js';
 import { register as combat } from './commands/combat.js';
 import { register as demo } from './commands/demo.js';
@@ -19,7 +20,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 const program = new Command('harmonia')
   .description('Harmonia: patient data integrated into an HPO-aligned knowledge graph, served over SPARQL')
-  .version(process.env.npm_package_version ?? '0.1.0')
+  .version(softwareName().replace(/^harmonia /, ''))
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ARRAYS_DIR } from '../store/index.js';
 
 /** The repository / package root, found from this file in src/ or dist/src/. */
 export function packageRoot(): string {
@@ -48,4 +49,26 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): { upd
 export function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   return '[' + '#'.repeat(full) + '-'.repeat(width - full) + ']';
+}
+
+/** `harmonia <version>` from the package's own package.json (not npm's environment, which names whatever project runs us). */
+export function softwareName(): string {
+  try {
+    return `harmonia ${(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version}`;
+  } catch {
+    return 'harmonia';
+  }
+}
+
+/**
+ * Where harmonized arrays go: `arrays/` inside an embedded store; for a remote store the folder given
+ * with --arrays (required, so that the same records find their arrays whatever the working directory).
+ */
+export function arraysLocation(store: string, remote: boolean, arrays?: string): { arraysDir: string; arraysBase: string } {
+  if (!remote) {
+    if (arrays) throw new CliError('--arrays is only for remote stores: an embedded store keeps its arrays in its own directory');
+    return { arraysDir: join(resolve(store), ARRAYS_DIR), arraysBase: resolve(store) };
+  }
+  if (!arrays) throw new CliError(`${store}: a remote store keeps no files; give --arrays DIR for the harmonized arrays (.npy)`);
+  return { arraysDir: resolve(arrays), arraysBase: resolve(arrays) };
 }

@@ -271,7 +271,10 @@ async function vcfRecord(entry: RecordEntry, context: HarmonizeContext): Promise
 async function mafRecord(entry: RecordEntry, context: HarmonizeContext): Promise<HarmonizedRecord> {
   const { samples } = await context.maf(entry.path);
   const wanted = entry.sample ?? entry.patient;
-  const s = samples.find((x) => x.sample === wanted) ?? samples.find((x) => x.sample.startsWith(wanted));
+  // TCGA barcodes extend the patient's (TCGA-AB-2802 -> TCGA-AB-2802-03B-...): a prefix, if only one sample has it.
+  const prefixed = samples.filter((x) => x.sample.startsWith(`${wanted}-`));
+  if (!samples.some((x) => x.sample === wanted) && prefixed.length > 1) throw new InputError(`'${wanted}' begins ${prefixed.length} tumour sample barcodes (${prefixed.slice(0, 3).map((x) => x.sample).join(', ')}...); give the sample column in the manifest`, entry.path, entry.origin.line ? `line ${entry.origin.line}` : undefined, 'sample');
+  const s = samples.find((x) => x.sample === wanted) ?? prefixed[0];
   if (!s) throw new InputError(`no tumour sample '${wanted}' (Tumor_Sample_Barcode) in this MAF; give the sample column in the manifest`, entry.path, entry.origin.line ? `line ${entry.origin.line}` : undefined, 'sample');
   const acquisition: HarmonizedRecord['acquisition'] = { ...s.acquisition };
   return { modality: 'maf', format: 'maf', acquisition, features: s.features, arrays: s.arrays, provenance: s.provenance, variants: keptVariants(s.calls, { variantsInGraph: 'all' }) };

@@ -56,7 +56,7 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
   const known = new Map<string, string>();
   for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
   const summary: IngestSummary = { read: 0, accepted: 0, rejected: 0, unchanged: 0, replaced: 0, termIssues: 0, rejections: [], triplesAdded: 0, storeTriples: 0, seconds: 0 };
-  let pending: { rec: SourceRecord; mapped: MappedPatient }[] = [];
+  let pending: { rec: SourceRecord; mapped: MappedPatient; files: RecordEntry[] }[] = [];
   let rejected: QuarantineEntry[] = [];
   const seenThisRun = new Map<string, Origin>();
 
@@ -75,7 +75,7 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
     const replace = new Map<string, Quad[]>();
     const shared: Quad[] = [];
     const accepted: string[] = [];
-    pending.forEach(({ rec, mapped }, i) => {
+    pending.forEach(({ rec, mapped, files }, i) => {
       const v = violations.get(i);
       if (v) {
         known.delete(mapped.id);
@@ -83,6 +83,7 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
       }
       replace.set(mapped.graph, mapped.quads);
       for (const q of mapped.shared) shared.push(q);
+      options.recordFiles?.push(...files);
       accepted.push(mapped.id);
       summary.accepted++;
       summary.triplesAdded += mapped.quads.length;
@@ -115,7 +116,17 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
     const id = typeof rawId === 'string' ? rawId : undefined;
     if (problems.length) return reject(rec, 'check', problems.map((p) => ({ path: p.path, message: p.reason })), id);
     const pp = asPhenopacket(rec.json);
-    if (options.recordFiles) options.recordFiles.push(...phenopacketFileEntries(pp, rec.origin).entries);
+    let files: RecordEntry[] = [];
+    if (options.recordFiles) {
+      try {
+        const found = phenopacketFileEntries(pp, rec.origin);
+        files = found.entries;
+        for (const p of found.problems) summary.rejections.push({ id: pp.id, ...rec.origin, stage: 'files', reason: `${p.field}: ${p.reason}` });
+      } catch (e) {
+        // A file entry Harmonia cannot resolve (an odd URI) is noted; the phenopacket itself is fine.
+        summary.rejections.push({ id: pp.id, ...rec.origin, stage: 'files', reason: `files: ${(e as Error).message}` });
+      }
+    }
     const mapped = mapPhenopacket(pp, ontology, rec.origin);
     const earlier = seenThisRun.get(pp.id);
     if (earlier) {
@@ -126,11 +137,13 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
     }
     seenThisRun.set(pp.id, rec.origin);
     if (known.get(pp.id) === mapped.contentHash) {
+      // Stored already: its files are still its records (each is skipped again if unchanged).
+      options.recordFiles?.push(...files);
       summary.unchanged++;
       unchanged.push(pp.id);
       return;
     }
     known.set(pp.id, mapped.contentHash);
-    pending.push({ rec, mapped });
+    pending.push({ rec, mapped, files });
   }
 }

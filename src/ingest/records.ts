@@ -66,10 +66,10 @@ function listFiles(dir: string): string[] {
   });
 }
 
-/** A WFDB record is a header plus files of the same name (.dat, .mat, .atr, ...). */
+/** A WFDB record is a header plus files of the same name (.dat, .mat, .atr, ...), whichever of them the manifest names. */
 function companions(file: string): string[] {
-  if (!/\.hea$/i.test(file)) return [file];
-  const stem = basename(file).replace(/\.hea$/i, '');
+  const stem = basename(file).replace(/\.[^.]+$/, '');
+  if (!/\.hea$/i.test(file) && !existsSync(join(dirname(file), `${stem}.hea`))) return [file];
   return readdirSync(dirname(file)).filter((n) => n === `${stem}.hea` || n.startsWith(`${stem}.`)).sort().map((n) => join(dirname(file), n));
 }
 
@@ -144,10 +144,12 @@ export async function ingestRecords(store: GraphStore, entries: RecordEntry[], p
       const arrays: Record<string, { path: string; sha256: string; dtype: string }> = {};
       for (const [name, array] of Object.entries(record.arrays)) {
         const bytes = encodeNpy(array);
-        const file = join(options.arraysDir, mappedId, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        // Named by content: a new version never overwrites the file the stored graph still points at.
+        const file = join(options.arraysDir, mappedId, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${sha256.slice(0, 12)}.npy`);
         mkdirSync(dirname(file), { recursive: true });
-        writeAtomic(file, [bytes]);
-        arrays[name] = { path: relative(options.arraysBase, file), sha256: createHash('sha256').update(bytes).digest('hex'), dtype: npyDtype(array.data) };
+        if (!existsSync(file)) writeAtomic(file, [bytes]);
+        arrays[name] = { path: relative(options.arraysBase, file), sha256, dtype: npyDtype(array.data) };
       }
       const mapped = mapRecord(entry, record, { checksum: source.sha256, arrays, software: options.software });
       mapped.quads.push(quad(namedNode(recordIri(mapped.id)), namedNode(HX + 'contentHash'), literal(contentHash), namedNode(recordGraph(mapped.id))));

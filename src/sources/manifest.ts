@@ -52,8 +52,12 @@ export function readManifest(file: string): { entries: RecordEntry[]; problems: 
   }
   const delimiter = extname(file).toLowerCase() === '.csv' || (!text.split('\n')[0].includes('\t') && text.split('\n')[0].includes(',')) ? ',' : '\t';
   let rows: string[][];
+  let lines: number[];
   try {
-    rows = parse(text, { delimiter, relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
+    // With `info`, each row carries the line it started on, so blank lines and quoted newlines do not shift the numbers we report.
+    const parsed = parse(text, { delimiter, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+    rows = parsed.map((p) => p.record);
+    lines = parsed.map((p) => p.info.lines);
   } catch (e) {
     throw new Error(`${file}: not a ${delimiter === ',' ? 'CSV' : 'TSV'} table: ${(e as Error).message}`);
   }
@@ -68,7 +72,7 @@ export function readManifest(file: string): { entries: RecordEntry[]; problems: 
   const entries: RecordEntry[] = [];
   const problems: EntryProblem[] = [];
   rows.slice(1).forEach((row, i) => {
-    const line = i + 2;
+    const line = lines[i + 1];
     const get = (name: string): string | undefined => (col(name) >= 0 ? row[col(name)] || undefined : undefined);
     const bad = (field: string, reason: string) => void problems.push({ file, line, field, reason });
     if (row.length !== header.length) return bad('', `${row.length} columns where the header has ${header.length}`);

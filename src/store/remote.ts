@@ -86,13 +86,33 @@ export class RemoteStore implements GraphStore {
     const settings = remoteSettings(location);
     const store = new RemoteStore(location, settings, new HttpClient(settings.credentials, settings.timeoutMs));
     const probe = await store.post(settings.query, 'query', `ASK { GRAPH <${ADMIN_GRAPH}> { <${STORE}> a <${HX}Store> } }`, 'application/sparql-results+json');
-    store.standIns = /virtuoso/i.test(probe.headers.get('server') ?? '');
+    const server = probe.headers.get('server') ?? '';
     const created = (parseJsonResult(await probe.text()) as { boolean?: boolean }).boolean === true;
     if (!created) {
       if (!options.create) throw new Error(`${location}: no Harmonia store there yet (create one with \`harmonia ingest --store ${location} --hpo ...\`)`);
-      await store.writeMeta({ created: new Date().toISOString() });
+      store.standIns = await store.changesDurations();
+      await store.writeMeta({ created: new Date().toISOString(), standInDatatypes: String(store.standIns) });
+      return store;
     }
+    const meta = await store.meta();
+    // Decided once, by experiment, when the store was created; the Server header only for older stores.
+    store.standIns = meta.standInDatatypes !== undefined ? meta.standInDatatypes === 'true' : /virtuoso/i.test(server);
     return store;
+  }
+
+  /** Does the server keep an xsd:duration as written? Stores one in a scratch graph and reads it back. */
+  private async changesDurations(): Promise<boolean> {
+    const g = `${ADMIN_GRAPH}/probe`;
+    const written = 'P1DT2H';
+    try {
+      await this.post(this.settings.update, 'update', `INSERT DATA { GRAPH <${g}> { <${STORE}> <${HX}probe> "${written}"^^<http://www.w3.org/2001/XMLSchema#duration> } }`, '*/*');
+    } catch {
+      return true; // refused outright (Virtuoso does for durations with days and hours)
+    }
+    const r = await this.post(this.settings.query, 'query', `SELECT ?v WHERE { GRAPH <${g}> { <${STORE}> <${HX}probe> ?v } }`, 'application/sparql-results+json');
+    const result = parseJsonResult(await r.text());
+    await this.post(this.settings.update, 'update', `DROP SILENT GRAPH <${g}>`, '*/*');
+    return !('bindings' in result) || result.bindings[0]?.v?.value !== written;
   }
 
   private async post(url: string, field: 'query' | 'update', text: string, accept: string): Promise<Response> {
@@ -166,16 +186,21 @@ export class RemoteStore implements GraphStore {
       }, 'Graph Store upload');
       return;
     }
-    await this.post(this.settings.update, 'update', `DROP SILENT GRAPH <${graph}>`, '*/*');
-    await this.insert(quads);
+    // The drop travels with the first insert: a graph that fits one request is replaced in one update.
+    await this.insert(quads, `DROP SILENT GRAPH <${graph}>`);
   }
 
-  /** INSERT DATA in requests of about UPDATE_BYTES, grouped by graph. */
-  private async insert(quads: Quad[]): Promise<void> {
+  /** INSERT DATA in requests of about UPDATE_BYTES, grouped by graph; `first` (an update) leads the first request. */
+  private async insert(quads: Quad[], first?: string): Promise<void> {
     let parts: string[] = [];
     let bytes = 0;
+    let lead = first;
     const flush = async (): Promise<void> => {
-      if (parts.length) await this.post(this.settings.update, 'update', `INSERT DATA { ${parts.join(' ')} }`, '*/*');
+      if (parts.length || lead) {
+        const ops = [lead, parts.length ? `INSERT DATA { ${parts.join(' ')} }` : undefined].filter(Boolean).join(' ;\n');
+        await this.post(this.settings.update, 'update', ops, '*/*');
+      }
+      lead = undefined;
       parts = [];
       bytes = 0;
     };

@@ -92,6 +92,8 @@ export async function* streamJsonBindings(chunks: AsyncIterable<string>, onHead?
     i = 0;
   }
   if (state === 'head') throw new Error('not a SPARQL JSON result (no "bindings" array)');
+  // The answer stopped inside the array: a cut connection or an aborted query, never a complete result.
+  throw new Error('the SPARQL JSON result ended before its bindings array did (connection cut or query aborted)');
 }
 
 export function parseJsonResult(text: string): { vars: string[]; bindings: Binding[] } | { boolean: boolean } {

@@ -5,10 +5,10 @@ import { loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { ensureOntology, ingestPhenopackets, ingestRecords } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
 import { countDocuments, readManifest } from '../../sources/index.js';
-import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
+import { isRemoteLocation, openStore } from '../../store/index.js';
 import { writeDemoManifest } from './demo-records.js';
 import { downloadReleases } from '../download.js';
-import { CliError, findHpo, progressLine, resolveDataDir } from '../util.js';
+import { arraysLocation, CliError, findHpo, progressLine, resolveDataDir, softwareName } from '../util.js';
 import { progressText, recordProgressText } from './ingest.js';
 import { int, serve } from './serve.js';
 
@@ -90,8 +90,8 @@ export function register(program: Command): void {
           const { entries, problems } = readManifest(manifest);
           const started2 = Date.now();
           const r = await ingestRecords(store, entries, problems, {
-            config: loadHarmonizationConfig(undefined, dataDir), arraysDir: join(resolve(opts.store), ARRAYS_DIR), arraysBase: resolve(opts.store),
-            software: `harmonia ${process.env.npm_package_version ?? '0.1.0'}`, onProgress: (p) => progress.update(recordProgressText(p, started2)),
+            config: loadHarmonizationConfig(undefined, dataDir), ...arraysLocation(opts.store, false),
+            software: softwareName(), onProgress: (p) => progress.update(recordProgressText(p, started2)),
           });
           progress.done();
           log(`records (${manifest}): ${r.accepted} added (${Object.entries(r.records).map(([m, n]) => `${m} ${n}`).join(', ')}), ${r.unchanged} unchanged, ${r.rejected} rejected in ${r.seconds} s\n`);

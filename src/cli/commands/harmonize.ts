@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { correctSites, ingestRecords } from '../../ingest/index.js';
 import { MODALITIES, readManifest, type Modality } from '../../sources/index.js';
-import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
-import { join, resolve } from 'node:path';
-import { CliError, progressLine, resolveDataDir } from '../util.js';
+import { isRemoteLocation, openStore } from '../../store/index.js';
+import { arraysLocation, CliError, progressLine, resolveDataDir, softwareName } from '../util.js';
 import { recordProgressText } from './ingest.js';
 
 export function register(program: Command): void {
@@ -15,10 +14,10 @@ export function register(program: Command): void {
     .option('--config <file>', 'harmonisation settings (JSON or YAML; docs/harmonization.md); default: the documented defaults')
     .option('--manifest <file...>', 'records to (re)harmonize with this config first (unchanged records with unchanged settings are skipped)')
     .option('--modality <m...>', `site correction only for these modalities (default: the config's combat.modalities)`)
-    .option('--arrays <dir>', 'with a remote store: where harmonized arrays (.npy) are written (default .harmonia/arrays)')
+    .option('--arrays <dir>', 'with a remote store and --manifest: where harmonized arrays (.npy) are written')
     .option('--json', 'print the reports as JSON')
     .action(async (opts) => {
-      const software = `harmonia ${process.env.npm_package_version ?? '0.1.0'}`;
+      const software = softwareName();
       const config = loadHarmonizationConfig(opts.config, resolveDataDir() ?? process.cwd());
       const modalities: Modality[] = opts.modality ?? config.combat.modalities;
       for (const m of modalities) if (!(MODALITIES as readonly string[]).includes(m)) throw new CliError(`--modality ${m}: expected one of ${MODALITIES.join(', ')}`);
@@ -27,12 +26,10 @@ export function register(program: Command): void {
       try {
         const out: Record<string, unknown> = {};
         if (manifests.length) {
-          const remote = isRemoteLocation(opts.store);
-          const arraysDir = remote ? resolve(opts.arrays ?? join('.harmonia', 'arrays')) : join(resolve(opts.store), ARRAYS_DIR);
           const progress = progressLine();
           const started = Date.now();
           out.records = await ingestRecords(store, manifests.flatMap((m: ReturnType<typeof readManifest>) => m.entries), manifests.flatMap((m: ReturnType<typeof readManifest>) => m.problems), {
-            config, arraysDir, arraysBase: remote ? resolve(arraysDir, '..') : resolve(opts.store), software, onProgress: (p) => progress.update(recordProgressText(p, started)),
+            config, ...arraysLocation(opts.store, isRemoteLocation(opts.store), opts.arrays), software, onProgress: (p) => progress.update(recordProgressText(p, started)),
           });
           progress.done();
         }

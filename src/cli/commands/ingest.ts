@@ -6,7 +6,7 @@ import { ensureOntology, ingestMapping, ingestPhenopackets, ingestRecords, type 
 import { loadOntology } from '../../ontology/index.js';
 import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
 import { countDocuments, isBidsRoot, readBids, readManifest, type EntryProblem, type RecordEntry } from '../../sources/index.js';
-import { bar, CliError, progressLine, resolveDataDir } from '../util.js';
+import { arraysLocation, bar, CliError, progressLine, resolveDataDir, softwareName } from '../util.js';
 
 export function register(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--source <name=path...>', 'with --mapping: point a source of the mapping at another file')
     .option('--manifest <file...>', 'records of other modalities: a TSV/CSV with columns patient, modality, path[, site, label, sample]')
     .option('--config <file>', 'harmonisation settings (JSON or YAML; see docs/harmonization.md); default: the documented defaults')
-    .option('--arrays <dir>', 'with a remote store: where harmonized arrays (.npy) are written (default .harmonia/arrays)')
+    .option('--arrays <dir>', 'with a remote store (required there when records are ingested): where harmonized arrays (.npy) are written')
     .option('--batch <n>', 'patients per atomic commit', '1000')
     .option('--json', 'print the summary as JSON')
     .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files; BIDS dataset folders')
@@ -31,6 +31,7 @@ export function register(program: Command): void {
       // Every file and setting is checked before the store is opened.
       if (opts.config) loadHarmonizationConfig(opts.config);
       const records = gatherRecords(manifests, bids);
+      if (manifests.length || bids.length) arraysLocation(opts.store, isRemoteLocation(opts.store), opts.arrays);
       const store = await openStore(opts.store, { create: true, write: true });
       try {
         if (opts.hpo) {
@@ -64,11 +65,9 @@ export function register(program: Command): void {
         const config = records.entries.length || records.problems.length ? loadHarmonizationConfig(opts.config, resolveDataDir() ?? process.cwd()) : undefined;
         let recordSummary: RecordIngestSummary | undefined;
         if (config && (records.entries.length || records.problems.length)) {
-          const arraysBase = isRemoteLocation(opts.store) ? resolve(opts.arrays ?? join('.harmonia', 'arrays'), '..') : resolve(opts.store);
-          const arraysDir = isRemoteLocation(opts.store) ? resolve(opts.arrays ?? join('.harmonia', 'arrays')) : join(resolve(opts.store), ARRAYS_DIR);
           const started = Date.now();
           recordSummary = await ingestRecords(store, records.entries, records.problems, {
-            config, arraysDir, arraysBase, software: `harmonia ${process.env.npm_package_version ?? '0.1.0'}`,
+            config, ...arraysLocation(opts.store, isRemoteLocation(opts.store), opts.arrays), software: softwareName(),
             onProgress: (p) => progress.update(recordProgressText(p, started)),
           });
           progress.done();
@@ -144,7 +143,7 @@ function printSummary(s: IngestSummary): void {
   out.write(`read ${s.read} records: ${s.accepted} accepted (${s.replaced} replaced), ${s.unchanged} unchanged, ${s.rejected} rejected\n`);
   out.write(`${s.triplesAdded} triples written, ${s.storeTriples} in the store, ${s.termIssues} term notes, ${s.seconds} s\n`);
   for (const r of s.rejections.slice(0, 50)) {
-    out.write(`  ${r.stage === 'duplicate' ? 'replaced' : 'rejected'}: ${r.file}${r.entry ? '!' + r.entry : ''}${r.line ? ':' + r.line : ''}${r.id ? ` (${r.id})` : ''}: ${r.reason}\n`);
+    out.write(`  ${r.stage === 'duplicate' ? 'replaced' : r.stage === 'files' ? 'note' : 'rejected'}: ${r.file}${r.entry ? '!' + r.entry : ''}${r.line ? ':' + r.line : ''}${r.id ? ` (${r.id})` : ''}: ${r.reason}\n`);
   }
   if (s.rejections.length > 50) out.write(`  ... and ${s.rejections.length - 50} more (see \`harmonia stats --store DIR --json\` and the quarantine)\n`);
 }

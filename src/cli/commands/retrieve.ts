@@ -56,15 +56,18 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const spec = querySpec(opts);
       const { store, ontology } = await openWithOntology(opts.store);
-      const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
-      const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
-      let failed = false;
-      for await (const r of similarAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
-        if ('error' in r) failed = true;
-        print(opts.json, r);
+      try {
+        const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
+        const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
+        let failed = false;
+        for await (const r of similarAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
+          if ('error' in r) failed = true;
+          print(opts.json, r);
+        }
+        if (failed) process.exitCode = 1;
+      } finally {
+        await store.close();
       }
-      await store.close();
-      if (failed) process.exitCode = 1;
     });
 
   program
@@ -89,15 +92,18 @@ export function register(program: Command): void {
       if (useGenes && !genesFile) throw new CliError(`${opts.vcf ? '--vcf' : '--genes'} needs --gene-annotations FILE (genes_to_phenotype.txt)`);
       const evidenceGenes = opts.vcf ? await vcfGenes(opts.vcf, opts.config) : undefined;
       const { store, ontology } = await openWithOntology(opts.store);
-      const hpoa = loadHpoa(opts.annotations, ontology);
-      const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
-      let failed = false;
-      for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes, evidenceGenes })) {
-        if ('error' in r) failed = true;
-        print(opts.json, r);
+      try {
+        const hpoa = loadHpoa(opts.annotations, ontology);
+        const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
+        let failed = false;
+        for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes, evidenceGenes })) {
+          if ('error' in r) failed = true;
+          print(opts.json, r);
+        }
+        if (failed) process.exitCode = 1;
+      } finally {
+        await store.close();
       }
-      await store.close();
-      if (failed) process.exitCode = 1;
     });
 
   const evalCmd = program.command('eval').description('evaluate retrieval or disease ranking on labelled phenopackets');
@@ -111,12 +117,15 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const { store, ontology } = await openWithOntology(opts.store);
-      const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
-      const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
-      const { profiles } = await loadProfiles(opts.query, ontology);
-      const r = evaluateRetrieval(ctx, profiles, { method: opts.method });
-      await store.close();
-      process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+      try {
+        const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
+        const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
+        const { profiles } = await loadProfiles(opts.query, ontology);
+        const r = evaluateRetrieval(ctx, profiles, { method: opts.method });
+        process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+      } finally {
+        await store.close();
+      }
     });
   evalCmd
     .command('diagnosis')
@@ -130,13 +139,16 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const { store, ontology } = await openWithOntology(opts.store);
-      const hpoa = loadHpoa(opts.annotations, ontology);
-      const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
-      const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
-      const { profiles } = await loadProfiles(opts.query, ontology);
-      const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes });
-      await store.close();
-      process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+      try {
+        const hpoa = loadHpoa(opts.annotations, ontology);
+        const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
+        const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
+        const { profiles } = await loadProfiles(opts.query, ontology);
+        const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes });
+        process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
+      } finally {
+        await store.close();
+      }
     });
 }
 

@@ -152,5 +152,8 @@ const built = existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js'));
     const after = harmonia('features', '--store', store, '--modality', 'ecg').out.trim().split('\n').map((l) => JSON.parse(l));
     expect(after.every((l) => typeof l.features['combat.cvRR'] === 'number' && typeof l.features.cvRR === 'number')).toBe(true);
     expect(harmonia('features', '--store', store, '--modality', 'video').err).toMatch(/--modality video: expected one of/);
+    // Where arrays go is checked before any store is opened.
+    expect(harmonia('ingest', '--store', 'sparql+http://127.0.0.1:9/sparql', '--manifest', manifest).err).toMatch(/a remote store keeps no files; give --arrays DIR/);
+    expect(harmonia('ingest', '--store', store, '--arrays', dir.path, '--manifest', manifest).err).toMatch(/--arrays is only for remote stores/);
   }, 120_000);
 });
