@@ -34,6 +34,7 @@ function run(name: string, extra: string[] = []): Record<string, unknown> | unde
 // `npm run bench -- DATA NAME...` reruns only the named benchmarks and keeps the others' last results.
 const latest = join(root, 'bench', 'results', 'latest.json');
 const previous: Record<string, Record<string, unknown> | undefined> = only.size && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')) : {};
+if (only.size && !existsSync(latest)) process.stderr.write(`bench: no earlier results in ${latest}: docs/benchmarks.md will hold only the benchmarks run now\n`);
 const results: Record<string, Record<string, unknown> | undefined> = {};
 for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
 // Modality readers, harmonizers and site effects: each reports { title, rows, peakRssMiB, notes }.
