@@ -101,7 +101,16 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
   for await (const rec of readJsonDocuments(sources)) {
     summary.read++;
     if (rec.error) reject(rec, 'read', [{ path: rec.error.path, message: rec.error.reason }]);
-    else prepare(rec);
+    else {
+      try {
+        prepare(rec);
+      } catch (e) {
+        // Whatever a record does to the mapper (a wrong type the check let through, a lone surrogate
+        // in an id, nesting too deep), it goes to quarantine alone and the ingest goes on.
+        const rawId = (rec.json as { id?: unknown } | undefined)?.id;
+        reject(rec, 'map', [{ path: '$', message: `cannot map this record: ${(e as Error).message}` }], typeof rawId === 'string' ? rawId : undefined);
+      }
+    }
     if (pending.length + rejected.length >= batchSize) await flush();
     options.onProgress?.(summary);
   }

@@ -26,7 +26,8 @@ export function describeOrigin(o: Origin): string {
 
 function parse(text: string, origin: Origin): SourceRecord {
   try {
-    return { origin, json: JSON.parse(text) };
+    // A UTF-8 byte order mark is not JSON, but editors on some systems write one.
+    return { origin, json: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) };
   } catch (e) {
     return { origin, error: { path: '$', reason: `invalid JSON: ${(e as Error).message}` } };
   }

@@ -168,4 +168,28 @@ describe('duplicate ids in one run', () => {
       dir.remove();
     }
   });
+
+  test('a record that breaks the mapper is quarantined alone; a BOM is accepted', async () => {
+    const dir = tempDir();
+    const store = await freshStore(dir.path);
+    const good = JSON.parse(readFileSync(P1, 'utf8'));
+    const lone = { ...JSON.parse(readFileSync(P2, 'utf8')), id: 'bad\ud800id' };
+    const wrongType = { ...JSON.parse(readFileSync(P2, 'utf8')), id: 'P-wrong', subject: { id: 's', alternateIds: 5 } };
+    const lines = join(dir.path, 'mixed.jsonl');
+    writeFileSync(lines, [JSON.stringify(lone), JSON.stringify(wrongType)].join('\n') + '\n');
+    const bom = join(dir.path, 'bom.json');
+    writeFileSync(bom, '\uFEFF' + JSON.stringify(good));
+    const s = await ingestPhenopackets(store, [lines, bom]);
+    expect(s).toMatchObject({ read: 3, accepted: 1, rejected: 2 });
+    expect(await ids(store)).toEqual(['PMID_1_Patient_1']);
+    expect(s.rejections.map((r) => [r.line, r.stage, r.reason])).toEqual([
+      [1, 'map', '$: cannot map this record: URI malformed'],
+      [2, 'map', expect.stringMatching(/^\$: cannot map this record: number 5 is not iterable/)],
+    ]);
+    const q = await store.quarantine();
+    expect(q.map((e) => e.line)).toEqual([1, 2]);
+    for (const e of q) expect(e.reasons[0].message.length).toBeGreaterThan(0);
+    await store.close();
+    dir.remove();
+  });
 });
