@@ -48,7 +48,16 @@ export interface OpenOptions {
   create?: boolean;
   /** Take the write lock (ingest, updates). Readers (serve, query) do not need it. */
   write?: boolean;
+  /** Most quads the embedded store takes (default EMBEDDED_MAX_QUADS, or HARMONIA_EMBEDDED_MAX_QUADS). */
+  maxQuads?: number;
 }
+
+/**
+ * Oxigraph's WASM heap stops at 4 GiB; measured, that is reached near 14.5 M quads (about 65,000
+ * phenopackets, some 290 bytes a quad). A batch that would take the store past this is refused before
+ * anything is written, instead of the WASM instance trapping halfway.
+ */
+export const EMBEDDED_MAX_QUADS = 13_000_000;
 
 /**
  * The embedded store: Oxigraph (WASM, in memory) made durable by an append-only log of segments in a
@@ -63,6 +72,7 @@ export class OxigraphStore implements GraphStore {
   private quarantined: QuarantineEntry[] = [];
   private ontologyCache?: Ontology;
   private releaseLock?: () => void;
+  private maxQuads = Number(process.env.HARMONIA_EMBEDDED_MAX_QUADS) || EMBEDDED_MAX_QUADS;
 
   private constructor(readonly dir: string, manifest: Manifest) {
     this.manifest = manifest;
@@ -83,6 +93,7 @@ export class OxigraphStore implements GraphStore {
     }
     const s = new OxigraphStore(dir, existsSync(file) ? readManifest(file) : emptyManifest());
     if (options.write) s.releaseLock = acquireLock(dir);
+    if (options.maxQuads) s.maxQuads = options.maxQuads;
     if (!existsSync(file)) writeAtomic(file, [JSON.stringify(s.manifest, null, 1)]);
     s.load();
     if (options.write) s.removeOrphans();
@@ -140,6 +151,7 @@ export class OxigraphStore implements GraphStore {
 
   async commit(batch: StoreBatch): Promise<void> {
     this.requireWritable();
+    this.checkRoom(batch);
     const next = structuredClone(this.manifest);
     const m = this.manifest;
     this.manifest = next;
@@ -169,6 +181,14 @@ export class OxigraphStore implements GraphStore {
       throw e;
     }
     if (this.manifest.segments.length > MAX_SEGMENTS) this.compact();
+  }
+
+  private checkRoom(batch: StoreBatch): void {
+    let incoming = batch.add.length;
+    for (const list of batch.replace.values()) incoming += list.length;
+    // Replaced graphs free their quads, but an upper bound is what keeps the heap safe.
+    if (this.store.size + incoming <= this.maxQuads) return;
+    throw new Error(`${this.dir}: this batch would take the embedded store to ${this.store.size + incoming} quads, past its limit of ${this.maxQuads} (Oxigraph's 4 GiB WASM heap); nothing was written, the store is as after its last batch. Use a remote store for data of this size: --store sparql+http://host/sparql (docs/stores.md)`);
   }
 
   private mergeQuarantine(batch: StoreBatch): QuarantineEntry[] {

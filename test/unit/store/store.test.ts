@@ -96,3 +96,21 @@ describe('OxigraphStore persistence', () => {
     await expect(OxigraphStore.open(dir.path)).rejects.toThrow(/is not a Harmonia store/);
   });
 });
+
+describe('the embedded store has a size limit', () => {
+  test('a batch past it is refused before anything is written, naming the remote-store option', async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 's');
+      const s = await OxigraphStore.open(path, { create: true, write: true, maxQuads: 3 });
+      await s.commit(batch([[g(1), [q('s', 'v1', g(1)), q('s', 'v2', g(1))]]]));
+      await expect(s.commit(batch([[g(2), [q('s', 'v3', g(2)), q('s', 'v4', g(2))]]])))
+        .rejects.toThrow(/past its limit of 3 .*nothing was written.*--store sparql\+http/);
+      await s.close();
+      const again = await OxigraphStore.open(path);
+      expect(await again.size()).toBe(2);
+    } finally {
+      dir.remove();
+    }
+  });
+});
