@@ -106,10 +106,14 @@ function body(req: Request): unknown {
   return req.body;
 }
 
-/** Writes need the server's bearer token when one is configured. */
+/** Writes need the server's bearer token; a server started without one takes no writes. */
 function authorised(ctx: ServerContext, req: Request, res: Response): boolean {
   const token = ctx.config.updateToken;
-  if (!token || req.headers.authorization === `Bearer ${token}`) return true;
+  if (!token) {
+    res.status(403).json({ error: 'saving and deleting cohorts is disabled on this server (start it with --update-token or HARMONIA_UPDATE_TOKEN to enable writes)' });
+    return false;
+  }
+  if (req.headers.authorization === `Bearer ${token}`) return true;
   res.set('WWW-Authenticate', 'Bearer realm="harmonia"');
   res.status(401).json({ error: 'saving or deleting a cohort needs Authorization: Bearer <token>' });
   return false;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -105,7 +106,10 @@ export function register(program: Command): void {
         return;
       }
       const optional = (rel: string): string | undefined => (existsSync(join(dataDir!, rel)) ? join(dataDir!, rel) : undefined);
+      // Writes (SPARQL Update, saved cohorts) need a bearer token: the demo makes one for this run.
+      const updateToken = process.env.HARMONIA_UPDATE_TOKEN ?? randomBytes(18).toString('base64url');
       const running = await serve(opts.store, {
+        updateToken,
         host: opts.host,
         port: int(opts.port, '--port'),
         annotations: optional('annotations/phenotype.hpoa.gz') ?? optional('annotations/phenotype.hpoa'),
@@ -113,6 +117,7 @@ export function register(program: Command): void {
         mmeSchema: optional('specs/mme-api.schema.json'),
       });
       process.stdout.write(`\nHarmonia demo: SPARQL endpoint at ${running.url}/sparql (Ctrl-C to stop)\n`);
+      process.stdout.write(`Writes (SPARQL Update, PUT/DELETE /cohorts/NAME) need: Authorization: Bearer ${updateToken}\n`);
       printQueries(running.url);
     });
 }

@@ -1,5 +1,6 @@
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { cohortRoutes } from '../../../src/server/cohorts.js';
+import { createApp } from '../../../src/server/app.js';
 import { tinyStore } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof tinyStore>>;
@@ -81,4 +82,20 @@ describe('cohort HTTP routes', () => {
     expect((await call('DELETE', '/cohorts/scn1a', undefined, { authorization: 'Bearer secret' })).status).toBe(204);
     expect((await call('GET', '/cohorts/scn1a')).status).toBe(404);
   });
+});
+
+test('a server started without an update token takes no cohort writes', async () => {
+  const app = createApp({ ...server.context, config: { ...server.context.config, updateToken: undefined } }, [cohortRoutes]);
+  const http = app.listen(0, '127.0.0.1');
+  await new Promise((r) => http.once('listening', r));
+  try {
+    const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    const put = await fetch(`${url}/cohorts/scn1a`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(scn1a) });
+    expect(put.status).toBe(403);
+    expect((await put.json()).error).toMatch(/disabled on this server.*--update-token/);
+    expect((await fetch(`${url}/cohorts/scn1a`, { method: 'DELETE' })).status).toBe(403);
+    expect((await fetch(`${url}/cohorts`)).status).toBe(200);
+  } finally {
+    await new Promise((r) => http.close(r));
+  }
 });
