@@ -29,7 +29,10 @@ export class HttpClient {
       }
     }
     if (!r.ok) {
-      const text = (await r.text()).trim().split('\n').filter(Boolean).slice(0, 3).join(' ').slice(0, 500);
+      // Servers answer errors in HTML too (Virtuoso's deadlock page): keep the words, not the markup.
+      const body = await r.text();
+      const plain = /<html|<!doctype/i.test(body) ? body.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ') : body;
+      const text = plain.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 4).join(' ').replace(/\s+/g, ' ').slice(0, 500);
       const hint = r.status === 401 || r.status === 403 ? ' (set HARMONIA_SPARQL_USER and HARMONIA_SPARQL_PASSWORD, or HARMONIA_SPARQL_TOKEN, and check the user may write)' : '';
       throw new Error(`${url}: ${what} failed with HTTP ${r.status}${text ? `: ${text}` : ''}${hint}`);
     }

@@ -19,6 +19,15 @@ const STORE = `${HXR}store`;
 const CHUNK = 60_000;
 /** Roughly this many bytes of N-Triples per SPARQL Update request. */
 const UPDATE_BYTES = 1 << 20;
+/** Triples per INSERT DATA block: Virtuoso's parser refuses a block of more than about 4,990 ("memory exhausted"). */
+const BLOCK_TRIPLES = 2000;
+/** Triples per request (several blocks), measured to pass Virtuoso's parser comfortably. */
+const REQUEST_TRIPLES = 8000;
+
+interface UpdateOp {
+  text: string;
+  triples: number;
+}
 
 export interface RemoteSettings {
   query: string;
@@ -172,8 +181,16 @@ export class RemoteStore implements GraphStore {
   }
 
   async commit(batch: StoreBatch): Promise<void> {
-    for (const [graph, quads] of batch.replace) await this.replaceGraph(graph, quads);
-    await this.insert(batch.add);
+    if (this.settings.graphStore) {
+      for (const [graph, quads] of batch.replace) await this.replaceGraph(graph, quads);
+      await this.runUpdates(this.insertOps(batch.add));
+    } else {
+      // Every replaced graph (drop, then its inserts) and the shared triples, packed into few requests.
+      const ops: UpdateOp[] = [];
+      for (const [graph, quads] of batch.replace) ops.push({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 }, ...this.insertOps(quads));
+      ops.push(...this.insertOps(batch.add));
+      await this.runUpdates(ops);
+    }
     if (batch.rejected.length || batch.accepted.length) await this.writeQuarantine(batch);
     await this.touch();
   }
@@ -186,45 +203,60 @@ export class RemoteStore implements GraphStore {
       }, 'Graph Store upload');
       return;
     }
-    // The drop travels with the first insert: a graph that fits one request is replaced in one update.
-    await this.insert(quads, `DROP SILENT GRAPH <${graph}>`);
+    await this.runUpdates([{ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 }, ...this.insertOps(quads)]);
   }
 
-  /** INSERT DATA in requests of about UPDATE_BYTES, grouped by graph; `first` (an update) leads the first request. */
-  private async insert(quads: Quad[], first?: string): Promise<void> {
-    let parts: string[] = [];
-    let bytes = 0;
-    let lead = first;
-    const flush = async (): Promise<void> => {
-      if (parts.length || lead) {
-        const ops = [lead, parts.length ? `INSERT DATA { ${parts.join(' ')} }` : undefined].filter(Boolean).join(' ;\n');
-        await this.post(this.settings.update, 'update', ops, '*/*');
-      }
-      lead = undefined;
-      parts = [];
-      bytes = 0;
-    };
-    const byGraph = new Map<string, string[]>();
+  /** INSERT DATA operations, one graph each, at most BLOCK_TRIPLES triples each; repeated triples sent once. */
+  private insertOps(quads: Quad[]): UpdateOp[] {
+    const byGraph = new Map<string, Set<string>>();
     for (const q of quads) {
       const g = q.graph.value;
-      const list = byGraph.get(g) ?? [];
-      list.push(`${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .`);
-      byGraph.set(g, list);
+      let set = byGraph.get(g);
+      if (!set) byGraph.set(g, (set = new Set()));
+      set.add(`${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .`);
     }
-    for (const [g, triples] of byGraph) {
-      let block: string[] = [];
-      for (const t of triples) {
-        block.push(t);
-        bytes += t.length;
-        if (bytes >= UPDATE_BYTES) {
-          parts.push(g ? `GRAPH <${g}> { ${block.join('\n')} }` : block.join('\n'));
-          block = [];
-          await flush();
-        }
+    const ops: UpdateOp[] = [];
+    for (const [g, set] of byGraph) {
+      const triples = [...set];
+      for (let i = 0; i < triples.length; i += BLOCK_TRIPLES) {
+        const block = triples.slice(i, i + BLOCK_TRIPLES).join('\n');
+        ops.push({ text: g ? `INSERT DATA { GRAPH <${g}> { ${block} } }` : `INSERT DATA { ${block} }`, triples: Math.min(BLOCK_TRIPLES, triples.length - i) });
       }
-      if (block.length) parts.push(g ? `GRAPH <${g}> { ${block.join('\n')} }` : block.join('\n'));
     }
-    await flush();
+    return ops;
+  }
+
+  /** Sends operations in order, as many per request as fit UPDATE_BYTES and REQUEST_TRIPLES. */
+  private async runUpdates(ops: UpdateOp[]): Promise<void> {
+    let batch: string[] = [];
+    let bytes = 0;
+    let triples = 0;
+    const send = async (): Promise<void> => {
+      if (batch.length) await this.update1(batch.join(' ;\n'));
+      batch = [];
+      bytes = 0;
+      triples = 0;
+    };
+    for (const op of ops) {
+      if (batch.length && (bytes + op.text.length > UPDATE_BYTES || triples + op.triples > REQUEST_TRIPLES)) await send();
+      batch.push(op.text);
+      bytes += op.text.length;
+      triples += op.triples;
+    }
+    await send();
+  }
+
+  /** One update request, tried again when the server reports a deadlock (Virtuoso does on a fresh database). */
+  private async update1(text: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.post(this.settings.update, 'update', text, '*/*');
+        return;
+      } catch (e) {
+        if (attempt >= 4 || !/deadlock|SR172|40001/i.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   async quarantine(): Promise<QuarantineEntry[]> {

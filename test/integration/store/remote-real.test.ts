@@ -1,0 +1,57 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CohortService } from '../../../src/cohort/index.js';
+import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
+import { loadOntology } from '../../../src/ontology/index.js';
+import { readJsonDocuments } from '../../../src/sources/index.js';
+import { openStore, OxigraphStore, type GraphStore } from '../../../src/store/index.js';
+import { storeStats } from '../../../src/cli/commands/stats.js';
+import { dataDir, tempDir } from '../../helpers/paths.js';
+import { realFiles } from '../../helpers/real-store.js';
+import { startVirtuoso, VIRTUOSO_BINARY, type Virtuoso } from '../../helpers/virtuoso.js';
+
+const data = dataDir();
+const run = data && VIRTUOSO_BINARY ? describe : describe.skip;
+if (!data || !VIRTUOSO_BINARY) console.warn(`real-data remote store test skipped: ${!data ? 'no data directory' : 'virtuoso-t is not installed (.ci/run installs it)'}`);
+
+// The real HPO and a real batch of 800 phenopackets through SPARQL Update into Virtuoso, at the default
+// batch size: large graphs and thousands of shared triples per commit, which small fixtures never reach.
+run('the real HPO and real phenopackets in a remote Virtuoso store', () => {
+  let v: Virtuoso;
+  const dir = tempDir();
+  let remote: GraphStore;
+  let local: OxigraphStore;
+  beforeAll(async () => {
+    v = await startVirtuoso();
+    const sample = join(dir.path, 'sample.jsonl');
+    const lines: string[] = [];
+    let i = 0;
+    for await (const r of readJsonDocuments([realFiles(data!).phenopackets])) if (r.json && i++ % 9 === 0 && lines.length < 800) lines.push(JSON.stringify(r.json));
+    writeFileSync(sample, lines.join('\n') + '\n');
+    const ontology = loadOntology(realFiles(data!).hpo);
+    remote = await openStore(v.location, { create: true, write: true });
+    local = await OxigraphStore.open(join(dir.path, 'local'), { create: true, write: true });
+    for (const s of [remote, local]) {
+      await ensureOntology(s, ontology);
+      expect(await ingestPhenopackets(s, [sample])).toMatchObject({ read: 800, rejected: 0 });
+    }
+  }, 600_000);
+  afterAll(async () => {
+    await remote?.close();
+    await local?.close();
+    await v?.stop();
+    dir.remove();
+  });
+
+  test('the same counts and the same cohort members as the embedded store', async () => {
+    const [a, b] = await Promise.all([storeStats(local), storeStats(remote)]);
+    expect(b).toEqual(a);
+    const ontology = (await local.ontology())!;
+    for (const criteria of [{ phenotype: { concept: 'HP:0001250' } }, { all: [{ sex: 'FEMALE' }, { phenotype: { concept: 'HP:0001263', status: 'excluded' } }] }]) {
+      const def = { name: 'x', criteria };
+      const [l, r] = await Promise.all([new CohortService(local, ontology).evaluate(def), new CohortService(remote, ontology).evaluate(def)]);
+      expect(l.count).toBeGreaterThan(0);
+      expect(r.patients).toEqual(l.patients);
+    }
+  }, 120_000);
+});
