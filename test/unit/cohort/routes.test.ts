@@ -92,7 +92,7 @@ test('a server started without an update token takes no cohort writes', async ()
     const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
     const put = await fetch(`${url}/cohorts/scn1a`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(scn1a) });
     expect(put.status).toBe(403);
-    expect((await put.json()).error).toMatch(/disabled on this server.*--update-token/);
+    expect(((await put.json()) as { error: string }).error).toMatch(/disabled on this server.*--update-token/);
     expect((await fetch(`${url}/cohorts/scn1a`, { method: 'DELETE' })).status).toBe(403);
     expect((await fetch(`${url}/cohorts`)).status).toBe(200);
   } finally {
