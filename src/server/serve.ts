@@ -66,10 +66,21 @@ export async function startServer(location: string, options: Partial<ServerConfi
   };
   await workerReady;
   const app = createApp(context, routes);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      // Express 5 calls this back with the error too (a port in use): never take that for listening.
+      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      s.once('error', reject);
+    });
+  } catch (e) {
+    await executor.close();
+    await store.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${config.port} on ${config.host} is already in use (choose another with --port)`);
+    if (code === 'EACCES') throw new Error(`port ${config.port} on ${config.host}: permission denied (ports below 1024 need privileges)`);
+    throw e;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -128,3 +128,23 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
     expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ status: 'ok', hpoVersion: '2099-01-01' });
   });
 });
+
+test('a server asked for a port already in use fails naming the port, and listens on nothing', async () => {
+  const { createServer } = await import('node:net');
+  const { startServer } = await import('../../../src/server/index.js');
+  const { tinyStore } = await import('../cohort/helpers.js');
+  const ctx = await tinyStore();
+  await ctx.store.close();
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    await expect(startServer(ctx.dir, { port })).rejects.toThrow(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    // The failed start released the store: it can be opened for writing again.
+    const again = await startServer(ctx.dir, { port: 0 });
+    await again.close();
+  } finally {
+    blocker.close();
+    await ctx.cleanup();
+  }
+});
