@@ -27,8 +27,11 @@ const SHORT: Record<string, ResultFormat> = { json: 'json', xml: 'xml', csv: 'cs
 /** Picks the serialisation from `?format=` or the Accept header; undefined when nothing acceptable. */
 export function negotiate(req: Request, kind: QueryKind): ResultFormat | undefined {
   const table = kind === 'construct' || kind === 'describe' ? GRAPH : BINDINGS;
-  const explicit = typeof req.query.format === 'string' ? SHORT[req.query.format] : undefined;
-  if (explicit && table.some(([, f]) => f === explicit)) return explicit;
+  if (typeof req.query.format === 'string') {
+    // An explicit format is a demand: one we do not have (for this kind of query) is refused, never replaced.
+    const explicit = SHORT[req.query.format];
+    return explicit && table.some(([, f]) => f === explicit) ? explicit : undefined;
+  }
   const accepted = req.accepts(table.map(([m]) => m));
   if (accepted) return table.find(([m]) => m === accepted)![1];
   return req.headers.accept ? undefined : table[0][1];
@@ -69,7 +72,12 @@ async function answer(ctx: ServerContext, req: Request, res: Response, query: st
   }
   if (kind === 'update') return void res.status(400).json({ error: 'this is a SPARQL Update: POST it as application/sparql-update or as the form field update' });
   const format = negotiate(req, kind);
-  if (!format) return void res.status(406).json({ error: `no acceptable result format for a ${kind.toUpperCase()} query among: ${req.headers.accept}` });
+  if (!format) {
+    const table = kind === 'construct' || kind === 'describe' ? GRAPH : BINDINGS;
+    const asked = typeof req.query.format === 'string' ? `format=${req.query.format}` : `Accept: ${req.headers.accept}`;
+    const formats = Object.entries(SHORT).filter(([, f]) => table.some(([, t]) => t === f)).map(([k]) => k);
+    return void res.status(406).json({ error: `no acceptable result format for a ${kind.toUpperCase()} query (${asked}); supported: format=${formats.join('|')} or Accept: ${[...new Set(table.map(([m]) => m))].join(', ')}` });
+  }
   try {
     const { prepared, result } = await ctx.executor.run(query, format, ctx.config.timeoutMs);
     if (prepared.cappedAt) res.set('X-Harmonia-Row-Limit', String(prepared.cappedAt));

@@ -84,6 +84,10 @@ describe('SPARQL 1.1 Protocol over HTTP', () => {
 
   test('unacceptable formats, wrong content types and syntax errors get 406, 415 and 400', async () => {
     expect((await fetch(`${base}/sparql?query=${encodeURIComponent(Q1)}`, { headers: { Accept: 'image/png' } })).status).toBe(406);
+    const unknown = await fetch(`${base}/sparql?format=yaml&query=${encodeURIComponent(Q1)}`);
+    expect(unknown.status).toBe(406);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(/\(format=yaml\); supported: format=json\|xml\|csv\|tsv/);
+    expect((await fetch(`${base}/sparql?format=ttl&query=${encodeURIComponent(Q1)}`)).status).toBe(406);
     expect((await post(Q1, 'text/plain')).status).toBe(415);
     const bad = await post('SELECT WHERE {', 'application/sparql-query');
     expect(bad.status).toBe(400);
