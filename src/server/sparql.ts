@@ -112,12 +112,13 @@ function serviceDescription(ctx: ServerContext, req: Request, res: Response): vo
   const formats = ['SPARQL_Results_JSON', 'SPARQL_Results_XML', 'SPARQL_Results_CSV', 'SPARQL_Results_TSV', 'Turtle', 'N-Triples', 'JSON-LD']
     .map((f) => `<http://www.w3.org/ns/formats/${f}>`)
     .join(', ');
+  // Only what this endpoint really does: SERVICE clauses to other endpoints are not evaluated here.
   const body = `@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 [] a sd:Service ;
   sd:endpoint <${endpoint}> ;
   sd:supportedLanguage sd:SPARQL11Query${ctx.config.updateToken ? ', sd:SPARQL11Update' : ''} ;
-  sd:feature sd:UnionDefaultGraph, sd:BasicFederatedQuery ;
+  sd:feature sd:UnionDefaultGraph ;
   sd:resultFormat ${formats} ;
   dcterms:description "Harmonia knowledge graph (HPO ${ctx.ontology.version}); the default graph is the union of all named graphs." .
 `;
