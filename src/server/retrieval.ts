@@ -42,7 +42,13 @@ export function retrievalRoutes(ctx: ServerContext): Router {
       if (!req.is('application/vnd.ga4gh.matchmaker.v1.1+json')) body = undefined;
       else return void res.status(400).json({ error: `request body is not JSON: ${(e as Error).message}` });
     }
-    const reply = matchMme(await retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top: intParam(req.query.top, 10) });
+    let top: number;
+    try {
+      top = intParam(req.query.top, 10);
+    } catch (e) {
+      return void res.status(400).json({ error: (e as Error).message });
+    }
+    const reply = matchMme(await retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top });
     res.status(reply.status).type(reply.contentType).send(JSON.stringify(reply.body));
   });
 
@@ -80,6 +86,14 @@ function guard(res: Response, fn: () => unknown): void {
   }
 }
 
+/** Most results one request may ask for: answers stay small enough to send and to read. */
+export const MAX_TOP = 1000;
+
+/** A `top` parameter: the fallback when absent; 1..MAX_TOP, else a 400 with the reason (thrown into guard). */
 function intParam(v: unknown, fallback: number): number {
-  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : fallback;
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_TOP) {
+    throw Object.assign(new Error(`top must be a whole number from 1 to ${MAX_TOP}, got ${JSON.stringify(v)}`), { status: 400 });
+  }
+  return Number(v);
 }

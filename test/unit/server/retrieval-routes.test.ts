@@ -73,6 +73,10 @@ describeMme('retrieval routes over HTTP', () => {
     expect(body.results.map((r) => r.patient)).toEqual(['PMID_1_Patient_1']);
     expect(body.results[0].explanation.length).toBeGreaterThan(0);
     expect((await fetch(`${base}/patients/nobody/similar`)).status).toBe(404);
+    const huge = await fetch(`${base}/patients/PMID_1_Patient_2/similar?top=1000000&explain=true`);
+    expect(huge.status).toBe(400);
+    expect(((await huge.json()) as { error: string }).error).toMatch(/top must be a whole number from 1 to 1000/);
+    expect((await fetch(`${base}/patients/PMID_1_Patient_2/similar?top=0`)).status).toBe(400);
   });
 
   test('POST /diagnose ranks annotated diseases; an empty profile is a 400 with the reason', async () => {
