@@ -453,6 +453,9 @@ function voxelName(index: number, shape: number[]): string {
   return `voxel (${idx.join(', ')})`;
 }
 
+/** 2^29 voxels: 2 GiB as float32, beyond any single MRI or OCT volume. */
+const MAX_VOXELS = 2 ** 29;
+
 interface Plan {
   header: NiftiHeader;
   shape: number[];
@@ -465,6 +468,8 @@ function plan(header: NiftiHeader, file: string, pairedImage: boolean): Plan {
   const shape = shapeOf(header, file);
   const dt = datatypeOf(header, file);
   const n = shape.reduce((a, b) => a * b, 1);
+  // Decoded voxels are float32: past this a header is lying (or the image needs a streaming reader).
+  if (!(n <= MAX_VOXELS)) throw new InputError(`the header declares ${shape.join('x')} = ${n} voxels, more than the ${MAX_VOXELS} this reader holds in memory: a lying header, or an image too large for one volume`, file, 'header', 'dim');
   const headerSize = header.version === 1 ? 348 : 540;
   const offset = pairedImage ? Math.max(0, Math.round(header.voxOffset)) : Math.round(header.voxOffset);
   if (!pairedImage && !(offset >= headerSize)) throw new InputError(`vox_offset ${header.voxOffset} points inside the ${headerSize}-byte header`, file, 'header', 'vox_offset');
