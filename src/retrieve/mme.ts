@@ -1,21 +1,30 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Ontology } from '../ontology/index.js';
 import { normaliseTerms, type PatientProfile, type ProfileIssue } from './profile.js';
 
-// Matchmaker Exchange API v1.1, POST /match, as pure functions: validate a request against the
-// official JSON Schema, turn it into a profile, turn ranked patients into a response.
+// Matchmaker Exchange API v1.1, POST /match, as pure functions: validate a request against a
+// JSON Schema (our own, schemas/mme-v1.1.schema.json, unless another is given), negotiate the
+// media type, turn the request into a profile, turn ranked patients into a response.
 
+/** The newest API version served; answers to requests of an unknown 1.x minor version use it. */
 export const MME_CONTENT_TYPE = 'application/vnd.ga4gh.matchmaker.v1.1+json';
+/** Versions whose media type a response can carry (v1.1 only added optional fields to v1.0). */
+export const MME_VERSIONS = ['1.0', '1.1'] as const;
 
 export interface MmeContact {
   name: string;
   href: string;
   institution?: string;
+  email?: string;
+  roles?: ('clinician' | 'researcher' | 'patient')[];
 }
 
 export interface MmeFeature {
   id: string;
+  label?: string;
   observed?: 'yes' | 'no';
   ageOfOnset?: string;
 }
@@ -30,28 +39,35 @@ export interface MmePatient {
   label?: string;
   contact: MmeContact;
   species?: string;
-  gender?: string;
-  disorders?: { id: string }[];
+  sex?: 'FEMALE' | 'MALE' | 'OTHER' | 'MIXED_SAMPLE' | 'NOT_APPLICABLE';
+  ageOfOnset?: string;
+  inheritanceMode?: string;
+  disorders?: { id: string; label?: string }[];
   features?: MmeFeature[];
   genomicFeatures?: MmeGenomicFeature[];
   test?: boolean;
 }
 
 export interface MmeRequest {
+  disclaimer?: string;
+  terms?: string;
   patient: MmePatient;
 }
 
 export interface MmeResponse {
+  disclaimer?: string;
+  terms?: string;
   results: { score: { patient: number }; patient: MmePatient }[];
 }
 
 export type MmeValidation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
- * Compiled validators for the schema's request and response definitions. The official schema
- * declares draft-04, which Ajv 8 does not load; it uses no keyword whose meaning changed after
- * draft-04 (no `id`, no boolean exclusiveMinimum/Maximum), so it is compiled unchanged apart from
- * the `$schema` line. The `uri` format is checked with the WHATWG URL parser.
+ * Compiled validators for a schema's request and response definitions. The default is our own
+ * draft-07 schema; the official reference-server schema declares draft-04, which Ajv 8 does not
+ * load, but it uses no keyword whose meaning changed after draft-04 (no `id`, no boolean
+ * exclusiveMinimum/Maximum), so any schema is compiled unchanged apart from the `$schema` line.
+ * The `uri` format is checked with the WHATWG URL parser.
  */
 export class MmeSchema {
   readonly request: ValidateFunction;
@@ -61,10 +77,13 @@ export class MmeSchema {
     const { $schema: _draft, ...body } = schema;
     const ajv = new Ajv({ strict: false, allErrors: true });
     ajv.addFormat('uri', { type: 'string', validate: (s: string) => URL.canParse(s) && /^[a-z][a-z0-9+.-]*:/i.test(s) });
+    ajv.addFormat('email', { type: 'string', validate: (s: string) => /^[^\s@]+@[^\s@]+$/.test(s) });
     ajv.addSchema(body, 'mme');
-    this.request = ajv.getSchema('mme#/definitions/request')!;
-    this.response = ajv.getSchema('mme#/definitions/response')!;
-    if (!this.request || !this.response) throw new Error('MME schema lacks definitions.request or definitions.response');
+    const request = ajv.getSchema('mme#/definitions/request');
+    const response = ajv.getSchema('mme#/definitions/response');
+    if (!request || !response) throw new Error('MME schema lacks definitions.request or definitions.response');
+    this.request = request;
+    this.response = response;
   }
 
   static load(file: string): MmeSchema {
@@ -74,7 +93,17 @@ export class MmeSchema {
     } catch (e) {
       throw new Error(`${file}: cannot read MME schema: ${(e as Error).message}`);
     }
-    return new MmeSchema(json as Record<string, unknown>);
+    try {
+      return new MmeSchema(json as Record<string, unknown>);
+    } catch (e) {
+      throw new Error(`${file}: not a usable MME schema: ${(e as Error).message}`);
+    }
+  }
+
+  /** Our schema of MME API v1.1 (schemas/mme-v1.1.schema.json), compiled once. */
+  static default(): MmeSchema {
+    defaultSchema ??= MmeSchema.load(defaultSchemaFile());
+    return defaultSchema;
   }
 
   validateRequest(body: unknown): MmeValidation<MmeRequest> {
@@ -88,20 +117,66 @@ export class MmeSchema {
   }
 }
 
+let defaultSchema: MmeSchema | undefined;
+
+/** schemas/ at the repository root, found from this file in src/ (tests) and dist/src/ (built). */
+function defaultSchemaFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'schemas', 'mme-v1.1.schema.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error('schemas/mme-v1.1.schema.json not found next to the installation');
+    dir = dirname(dir);
+  }
+}
+
+// "At least one of features and genomicFeatures": the official schema says it with `not`, ours
+// with an anyOf in definitions.featuresOrGenomicFeatures whose branch errors would only confuse.
+const AT_LEAST_ONE = 'needs at least one feature or genomicFeature';
+
 function describeErrors(errors: ErrorObject[] | null | undefined): string {
   if (!errors?.length) return 'invalid';
-  // The schema's `not` clause is how it says "at least one of features and genomicFeatures".
-  const messages = errors.map((e) =>
-    e.keyword === 'not' && e.instancePath.endsWith('/patient')
-      ? `${e.instancePath}: needs at least one feature or genomicFeature`
-      : `${e.instancePath || '/'}: ${e.message ?? e.keyword}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`,
-  );
+  const messages = errors.flatMap((e) => {
+    const alternatives = e.schemaPath.includes('/featuresOrGenomicFeatures/');
+    if (alternatives && e.keyword !== 'anyOf') return [];
+    if (alternatives || (e.keyword === 'not' && e.instancePath.endsWith('/patient'))) return [`${e.instancePath}: ${AT_LEAST_ONE}`];
+    const allowed = e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+    return [`${e.instancePath || '/'}: ${e.message ?? e.keyword}${allowed}`];
+  });
   return [...new Set(messages)].join('; ');
 }
 
-/** Is a Content-Type header the MME v1.1 media type (parameters like charset allowed)? */
+/** The version of an MME media type (`application/vnd.ga4gh.matchmaker.vX.Y+json`, parameters allowed). */
+export function mmeVersion(header: string | undefined): { major: number; minor: number } | undefined {
+  const m = /^application\/vnd\.ga4gh\.matchmaker\.v(\d+)\.(\d+)\+json$/.exec(header?.split(';')[0].trim().toLowerCase() ?? '');
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+}
+
+/** The MME media type of a version. */
+export function mmeMediaType(version: string): string {
+  return `application/vnd.ga4gh.matchmaker.v${version}+json`;
+}
+
+/** Is a Content-Type header an MME media type this server answers (any 1.x; minor versions are compatible)? */
 export function isMmeContentType(header: string | undefined): boolean {
-  return !!header && header.split(';')[0].trim().toLowerCase() === MME_CONTENT_TYPE;
+  return mmeVersion(header)?.major === 1;
+}
+
+export type MmeNegotiation =
+  | { ok: true; responseType: string }
+  | { ok: false; status: 406 | 415; error: string; supportedVersions?: string[] };
+
+/**
+ * The API's versioning rule, applied to a request's Content-Type: a 1.x request is answered in
+ * its own version when we know it (1.0, 1.1), else in ours (1.1); another major version is 406,
+ * anything that is not an MME media type 415.
+ */
+export function negotiateMme(contentType: string | undefined): MmeNegotiation {
+  const v = mmeVersion(contentType);
+  if (!v) return { ok: false, status: 415, error: `content type must be ${mmeMediaType('1.1')} or ${mmeMediaType('1.0')}, got ${contentType ?? 'none'}` };
+  if (v.major !== 1) return { ok: false, status: 406, error: `unsupported API version ${v.major}.${v.minor}`, supportedVersions: [...MME_VERSIONS] };
+  const asked = `${v.major}.${v.minor}`;
+  return { ok: true, responseType: (MME_VERSIONS as readonly string[]).includes(asked) ? mmeMediaType(asked) : MME_CONTENT_TYPE };
 }
 
 /** A validated request's patient as a profile; features without `observed` count as observed. */

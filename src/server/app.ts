@@ -28,7 +28,7 @@ function cors(ctx: ServerContext) {
     if (origin && (allowed === '*' || allowed.includes(origin))) {
       res.set('Access-Control-Allow-Origin', allowed === '*' ? '*' : origin);
       res.set('Vary', 'Origin');
-      res.set('Access-Control-Allow-Headers', 'Content-Type, Accept, Authorization');
+      res.set('Access-Control-Allow-Headers', 'Content-Type, Accept, Authorization, X-Auth-Token');
       res.set('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
       res.set('Access-Control-Expose-Headers', 'X-Harmonia-Row-Limit, X-Harmonia-Expanded-Paths');
     }

@@ -24,8 +24,10 @@ export interface ServerConfig {
   annotations?: string;
   /** genes_to_phenotype file, for gene evidence in disease ranking. */
   geneAnnotations?: string;
-  /** The Matchmaker Exchange JSON Schema used to validate POST /match. */
+  /** A JSON Schema file to validate POST /match with instead of ours (schemas/mme-v1.1.schema.json). */
   mmeSchema?: string;
+  /** X-Auth-Token values accepted by POST /match; none means the endpoint is open. */
+  mmeTokens?: string[];
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxBodyBytes: 1 << 20,
   corsOrigins: '*',
   contact: { name: 'Harmonia data steward', href: 'mailto:data-steward@example.org' },
+  mmeTokens: [],
 };
 
 /** Runs a /sparql query with the configured limits (in a worker, or in process for tests). */

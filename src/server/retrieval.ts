@@ -1,20 +1,26 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import {
-  buildDiagnosisContext, buildRetrievalContext, diagnose, loadGenesToPhenotype, loadHpoa, matchMme, MmeSchema,
+  buildDiagnosisContext, buildRetrievalContext, diagnose, loadGenesToPhenotype, loadHpoa, matchMme, MME_CONTENT_TYPE, MmeSchema,
   profileFromHpoList, profileFromPhenopacket, profilesFromStore, similar, type DiagnosisContext, type RetrievalContext,
 } from '../retrieve/index.js';
+import { negotiateMme } from '../retrieve/mme.js';
 import type { Phenopacket } from '../sources/index.js';
 import type { ServerContext } from './context.js';
 
 /**
- * Retrieval over HTTP: POST /match (Matchmaker Exchange v1.1), GET /patients/{id}/similar, POST /diagnose.
- * The patient index is built on first use and rebuilt when the store has changed.
+ * Retrieval over HTTP: POST /match (Matchmaker Exchange v1.1 and v1.0), GET /patients/{id}/similar,
+ * POST /diagnose. The patient index is built on first use and rebuilt when the store has changed.
+ * /match validates with our own MME schema unless config.mmeSchema names another (read here, so
+ * that a bad file stops the server from starting), and asks for an X-Auth-Token when
+ * config.mmeTokens lists any.
  */
 export function retrievalRoutes(ctx: ServerContext): Router {
   const router = express.Router();
   let cached: { generation: string; value: RetrievalContext } | undefined;
   let diagnosis: DiagnosisContext | undefined;
-  let schema: MmeSchema | undefined;
+  const schema = ctx.config.mmeSchema ? MmeSchema.load(ctx.config.mmeSchema) : MmeSchema.default();
+  const tokens = (ctx.config.mmeTokens ?? []).map(digest);
 
   const retrieval = async (): Promise<RetrievalContext> => {
     const generation = await ctx.store.generation();
@@ -32,24 +38,35 @@ export function retrievalRoutes(ctx: ServerContext): Router {
     return diagnosis;
   };
 
+  // Errors carry the API's `message` as well as the `error` every other route answers with.
+  const mmeError = (res: Response, status: number, error: string, extra: Record<string, unknown> = {}): void =>
+    void res.status(status).json({ error, message: error, ...extra });
+
   router.post('/match', express.text({ type: () => true, limit: ctx.config.maxBodyBytes }), async (req, res) => {
-    if (!ctx.config.mmeSchema) return void res.status(503).json({ error: 'Matchmaker Exchange is not configured: start the server with --mme-schema FILE' });
-    schema ??= MmeSchema.load(ctx.config.mmeSchema);
-    let body: unknown;
-    try {
-      body = JSON.parse(String(req.body ?? ''));
-    } catch (e) {
-      if (!req.is('application/vnd.ga4gh.matchmaker.v1.1+json')) body = undefined;
-      else return void res.status(400).json({ error: `request body is not JSON: ${(e as Error).message}` });
+    if (tokens.length && !tokenAccepted(req.get('x-auth-token'), tokens)) {
+      return mmeError(res, 401, 'missing or unrecognised X-Auth-Token');
+    }
+    const media = negotiateMme(req.get('content-type'));
+    if (!media.ok) {
+      // A 406 names our newest version in its Content-Type (res.json keeps it), so that the client can resubmit in it.
+      if (media.status === 406) res.type(MME_CONTENT_TYPE);
+      return mmeError(res, media.status, media.error, media.supportedVersions ? { supportedVersions: media.supportedVersions } : {});
     }
     let top: number;
+    let body: unknown;
     try {
       top = intParam(req.query.top, 10);
     } catch (e) {
-      return void res.status(400).json({ error: (e as Error).message });
+      return mmeError(res, 400, (e as Error).message);
     }
-    const reply = matchMme(await retrieval(), schema, req.headers['content-type'], body, { contact: ctx.config.contact, top });
-    res.status(reply.status).type(reply.contentType).send(JSON.stringify(reply.body));
+    try {
+      body = JSON.parse(String(req.body ?? ''));
+    } catch (e) {
+      return mmeError(res, 400, `request body is not JSON: ${(e as Error).message}`);
+    }
+    const reply = matchMme(await retrieval(), schema, req.get('content-type'), body, { contact: ctx.config.contact, top });
+    if (reply.status !== 200) return mmeError(res, reply.status, reply.body.error);
+    res.status(200).type(media.responseType).send(JSON.stringify(reply.body));
   });
 
   router.get('/patients/:id/similar', async (req, res) => {
@@ -76,6 +93,18 @@ export function retrievalRoutes(ctx: ServerContext): Router {
     });
   });
   return router;
+}
+
+/** SHA-256 of a token: equal-length buffers for a constant-time comparison. */
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Is the X-Auth-Token one of the configured tokens (compared in constant time)? */
+function tokenAccepted(header: string | undefined, tokens: Buffer[]): boolean {
+  if (!header) return false;
+  const given = digest(header);
+  return tokens.some((t) => timingSafeEqual(t, given));
 }
 
 function guard(res: Response, fn: () => unknown): void {

@@ -114,7 +114,6 @@ export function register(program: Command): void {
         port: int(opts.port, '--port'),
         annotations: optional('annotations/phenotype.hpoa.gz') ?? optional('annotations/phenotype.hpoa'),
         geneAnnotations: optional('annotations/genes_to_phenotype.txt.gz'),
-        mmeSchema: optional('specs/mme-api.schema.json'),
       });
       process.stdout.write(`\nHarmonia demo: SPARQL endpoint at ${running.url}/sparql (Ctrl-C to stop)\n`);
       process.stdout.write(`Writes (SPARQL Update, PUT/DELETE /cohorts/NAME) need: Authorization: Bearer ${updateToken}\n`);

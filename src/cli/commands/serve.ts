@@ -17,7 +17,8 @@ export function register(program: Command): void {
     .option('--update-token <token>', 'enable SPARQL Update for requests bearing this token (or HARMONIA_UPDATE_TOKEN)')
     .option('--annotations <file>', 'phenotype.hpoa: enables POST /diagnose and annotation-based information content')
     .option('--gene-annotations <file>', 'genes_to_phenotype file: gene evidence for POST /diagnose')
-    .option('--mme-schema <file>', 'the Matchmaker Exchange JSON Schema: enables POST /match')
+    .option('--mme-schema <file>', 'validate POST /match with this JSON Schema instead of the built-in MME v1.1 one')
+    .option('--mme-token <token>', 'accept POST /match only with this X-Auth-Token (repeatable; or HARMONIA_MME_TOKENS, comma-separated)', collect)
     .option('--contact-name <name>', 'contact returned with every Matchmaker Exchange match', DEFAULT_CONFIG.contact.name)
     .option('--contact-href <uri>', 'contact URI (mailto: or https:)', DEFAULT_CONFIG.contact.href)
     .option('--contact-institution <name>', 'contact institution')
@@ -33,6 +34,7 @@ export function register(program: Command): void {
         annotations: opts.annotations,
         geneAnnotations: opts.geneAnnotations,
         mmeSchema: opts.mmeSchema,
+        mmeTokens: mmeTokens(opts.mmeToken ?? [], process.env.HARMONIA_MME_TOKENS),
         contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
       });
       process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples)\n`);
@@ -53,4 +55,16 @@ export function int(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} ${v}: expected a non-negative integer`);
   return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** --mme-token values, else HARMONIA_MME_TOKENS split on commas; blanks dropped, each under 255 characters. */
+export function mmeTokens(flags: string[], env: string | undefined): string[] {
+  const tokens = (flags.length ? flags : (env ?? '').split(',')).map((t) => t.trim()).filter(Boolean);
+  const long = tokens.find((t) => t.length >= 255);
+  if (long) throw new CliError(`--mme-token ${long.slice(0, 16)}...: an MME token must be under 255 characters`);
+  return tokens;
 }
