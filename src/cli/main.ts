@@ -6,6 +6,7 @@ import { register as demo } from './commands/demo.js';
 import { register as features } from './commands/features.js';
 import { register as harmonize } from './commands/harmonize.js';
 import { register as ingest } from './commands/ingest.js';
+import { register as learn } from './commands/learn.js';
 import { register as mirror } from './commands/mirror.js';
 import { register as query } from './commands/query.js';
 import { register as retrieve } from './commands/retrieve.js';
@@ -25,7 +26,7 @@ const program = new Command('harmonia')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat, mirror]) register(program);
+for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
 
 try {
   await program.parseAsync(process.argv);

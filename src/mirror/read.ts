@@ -242,7 +242,7 @@ async function readVariants(store: GraphStore, owners: string[], link: string, o
 }
 
 /**
- * Embeddings of the given subjects, read from `?s hx:embedding ?e . ?e hx:vector ?v ; hx:model ?m`.
+ * Embeddings of the given subjects, read from `?s hx:embedding ?e . ?e hx:vector ?v ; hx:modelVersion ?m` (as `harmonia embed` writes them).
  * With several models on one subject, `model` picks one; without it that is an error naming them.
  */
 async function readEmbeddings(store: GraphStore, subjects: string[], options: ReadOptions): Promise<Map<string, Embedding>> {
@@ -250,7 +250,7 @@ async function readEmbeddings(store: GraphStore, subjects: string[], options: Re
   const model = options.embeddingModel;
   const found = new Map<string, Embedding[]>();
   const filter = model ? `FILTER(?m = ${JSON.stringify(model)})` : '';
-  for (const r of await rows(store, `SELECT ?s ?vec ?m WHERE { ${values('s', subjects)} ?s <${HX}embedding> ?e . ?e <${HX}vector> ?vec . OPTIONAL { ?e <${HX}model> ?m } ${filter} }`)) {
+  for (const r of await rows(store, `SELECT ?s ?vec ?m WHERE { ${values('s', subjects)} ?s <${HX}embedding> ?e . ?e <${HX}vector> ?vec . OPTIONAL { ?e <${HX}modelVersion> ?m } ${filter} }`)) {
     let vector: number[];
     try {
       vector = parseVector(r.vec!);

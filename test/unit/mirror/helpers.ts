@@ -38,7 +38,7 @@ export async function addEmbeddings(store: GraphStore, vectors: { subject: strin
   const triples = vectors.map((v) => {
     const e = `<${v.subject}#embedding-${v.model ?? 'test-model'}>`;
     const lit = typeof v.vector === 'string' ? JSON.stringify(v.vector) : JSON.stringify(JSON.stringify(v.vector));
-    return `<${v.subject}> <${HX}embedding> ${e} . ${e} a <${HX}Embedding> ; <${HX}vector> ${lit} ; <${HX}model> ${JSON.stringify(v.model ?? 'test-model')} .`;
+    return `<${v.subject}> <${HX}embedding> ${e} . ${e} a <${HX}Embedding> ; <${HX}vector> ${lit} ; <${HX}modelVersion> ${JSON.stringify(v.model ?? 'test-model')} .`;
   });
   await store.update(`INSERT DATA { GRAPH <${HXG}embeddings-test> { ${triples.join('\n')} } }`);
 }

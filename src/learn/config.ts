@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { load as loadYaml } from 'js-yaml';
+import { InputError } from '../model/index.js';
+
+/** TensorFlow.js backends, in the order they are tried. */
+export const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** 75 -> "1m15s". */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
+/** One signal modality's encoder: 1D patches by reshape + dense, then a small transformer. */
+export interface SignalConfig {
+  /** Average-pool the harmonized samples by this factor first (ECG 250 Hz / 2 = 125 Hz). */
+  downsample: number;
+  /** Samples per patch after downsampling; the sequence length must be a multiple. */
+  patch: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  mlp: number;
+  /** Records per step (each gives two views). */
+  batch: number;
+}
+
+export interface LossWeights {
+  /** Symmetric InfoNCE between two modalities of the same patient. */
+  crossModal: number;
+  /** Symmetric InfoNCE between two augmented views of a signal record. */
+  views: number;
+  /** A patient or record near its HPO terms and record findings (unlabelled records near their modality's "no finding" anchor). */
+  alignment: number;
+  /** Term-term cosine similarity regressed on the ontology's ancestor overlap. */
+  ontology: number;
+}
+
+export interface LearnConfig {
+  name: string;
+  /** Dimension of the shared space. */
+  dim: number;
+  phenotype: { batch: number; maxTerms: number; attention: number };
+  /** Signal modalities to learn; a modality absent here is not trained nor embedded. */
+  signals: Partial<Record<'ecg' | 'eeg', SignalConfig>>;
+  losses: LossWeights;
+  temperature: number;
+  /** Term pairs per step for the ontology loss. */
+  termPairs: number;
+  /** Random HPO terms added per step as negatives of the alignment loss. */
+  negatives: number;
+  learningRate: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** Epochs without a better validation metric before stopping. */
+  patience: number;
+  /** Training stops (keeping the best checkpoint) once this much wall time is spent. */
+  maxMinutes: number;
+  /** Fractions of subject groups (publication, else patient) held out. */
+  split: { validation: number; test: number };
+}
+
+const ecg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 2, patch: 25, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
+const eeg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 1, patch: 16, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
+
+const BASE: LearnConfig = {
+  name: 'quick',
+  dim: 128,
+  phenotype: { batch: 128, maxTerms: 32, attention: 64 },
+  signals: { ecg: ecg({}), eeg: eeg({}) },
+  losses: { crossModal: 1, views: 1, alignment: 1, ontology: 0.5 },
+  temperature: 0.1,
+  termPairs: 256,
+  negatives: 64,
+  learningRate: 1e-3,
+  // About 3 s per step on wasm for the three encoders together (bench/learn.ts): ~340 steps in the
+  // time limit, validated every 30 steps so early stopping has epochs to compare.
+  epochs: 12,
+  stepsPerEpoch: 30,
+  patience: 4,
+  maxMinutes: 17,
+  split: { validation: 0.1, test: 0.2 },
+};
+
+/** quick: sized from the measured wasm step times to end within 20 minutes on 2 cores; full: larger and longer. */
+export const PRESETS: Record<'quick' | 'full', LearnConfig> = {
+  quick: BASE,
+  full: {
+    ...BASE,
+    name: 'full',
+    phenotype: { batch: 256, maxTerms: 48, attention: 128 },
+    signals: { ecg: ecg({ downsample: 1, patch: 50, dModel: 128, layers: 4, mlp: 256, batch: 64 }), eeg: eeg({ dModel: 128, layers: 4, mlp: 256, batch: 64 }) },
+    epochs: 60,
+    stepsPerEpoch: 200,
+    patience: 8,
+    maxMinutes: 600,
+  },
+};
+
+const bad = (file: string, field: string, why: string) => new InputError(`${field}: ${why}`, file);
+
+function positive(file: string, field: string, v: unknown, integer = true): number {
+  if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) throw bad(file, field, `expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function checkSignal(file: string, name: string, s: SignalConfig): void {
+  for (const k of ['downsample', 'patch', 'dModel', 'layers', 'heads', 'mlp', 'batch'] as const) positive(file, `signals.${name}.${k}`, s[k]);
+  if (s.dModel % s.heads !== 0) throw bad(file, `signals.${name}.heads`, `dModel ${s.dModel} is not a multiple of ${s.heads} heads`);
+}
+
+/** Checks a whole configuration, naming the first bad field. */
+export function checkConfig(c: LearnConfig, file = 'config'): LearnConfig {
+  positive(file, 'dim', c.dim);
+  for (const k of ['batch', 'maxTerms', 'attention'] as const) positive(file, `phenotype.${k}`, c.phenotype[k]);
+  for (const [name, s] of Object.entries(c.signals)) {
+    if (name !== 'ecg' && name !== 'eeg') throw bad(file, `signals.${name}`, 'expected ecg or eeg');
+    if (s) checkSignal(file, name, s);
+  }
+  for (const [k, w] of Object.entries(c.losses)) if (typeof w !== 'number' || w < 0) throw bad(file, `losses.${k}`, `expected a weight >= 0 (0 switches the loss off), got ${JSON.stringify(w)}`);
+  if (Object.values(c.losses).every((w) => w === 0)) throw bad(file, 'losses', 'every loss is switched off');
+  positive(file, 'temperature', c.temperature, false);
+  positive(file, 'learningRate', c.learningRate, false);
+  for (const k of ['termPairs', 'negatives', 'epochs', 'stepsPerEpoch', 'patience'] as const) positive(file, k, c[k]);
+  positive(file, 'maxMinutes', c.maxMinutes, false);
+  const { validation, test } = c.split;
+  if (!(validation >= 0 && test > 0 && validation + test < 1)) throw bad(file, 'split', `validation ${validation} and test ${test} must be fractions with test > 0 and a sum below 1`);
+  return c;
+}
+
+/** Merges a partial configuration (JSON or YAML) over a preset (`preset: full` in the file, default quick). */
+export function mergeConfig(partial: Record<string, unknown>, file = 'config'): LearnConfig {
+  const presetName = (partial.preset ?? 'quick') as string;
+  const base = PRESETS[presetName as 'quick' | 'full'];
+  if (!base) throw bad(file, 'preset', `expected quick or full, got ${JSON.stringify(presetName)}`);
+  const known = new Set([...Object.keys(base), 'preset']);
+  for (const k of Object.keys(partial)) if (!known.has(k)) throw bad(file, k, `unknown setting (known: ${[...known].join(', ')})`);
+  const { preset: _, ...rest } = partial;
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const signals: LearnConfig['signals'] = {};
+  const given = partial.signals === undefined ? base.signals : obj(partial.signals);
+  for (const [name, s] of Object.entries(given)) {
+    if (s === null || s === false) continue;
+    const defaults = base.signals[name as 'ecg' | 'eeg'] ?? (name === 'ecg' ? ecg({}) : eeg({}));
+    signals[name as 'ecg' | 'eeg'] = { ...defaults, ...obj(s) } as SignalConfig;
+  }
+  const merged = {
+    ...base,
+    ...rest,
+    name: (partial.name as string) ?? (partial.preset ? presetName : 'custom'),
+    phenotype: { ...base.phenotype, ...obj(partial.phenotype) },
+    signals,
+    losses: { ...base.losses, ...obj(partial.losses) },
+    split: { ...base.split, ...obj(partial.split) },
+  } as LearnConfig;
+  return checkConfig(merged, file);
+}
+
+/** Reads a configuration file (JSON or YAML). */
+export function loadConfig(file: string): LearnConfig {
+  let parsed: unknown;
+  try {
+    parsed = loadYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`cannot read the training configuration: ${(e as Error).message.split('\n')[0]}`, file);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InputError('a training configuration is a JSON or YAML object', file);
+  return mergeConfig(parsed as Record<string, unknown>, file);
+}

@@ -1,0 +1,186 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Quad } from 'n3';
+import { DataFactory } from 'n3';
+import usearch from 'usearch';
+import { HX, HXG, HXR, oboIri, RDF, segment, XSD } from '../model/index.js';
+import { openStore, writeAtomic, type GraphStore } from '../store/index.js';
+import { chooseBackend } from './backend.js';
+import { loadDataset, type SignalModality } from './data.js';
+import { embedPatients, embedRecords, embedTerms } from './encode.js';
+import { latestVersion, loadTrainedModel, modelDir } from './train.js';
+
+const { namedNode, literal, quad } = DataFactory;
+
+/** The datatype of an embedding's vector literal: base64 of the vector's little-endian float32 values. */
+export const FLOAT32_BASE64 = `${HX}float32Base64`;
+
+export function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+export function decodeVector(text: string): Float32Array {
+  const b = Buffer.from(text, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+}
+
+/** The named graph holding one model version's embeddings. */
+export function embeddingGraph(version: string): string {
+  return `${HXG}embeddings/${segment(version)}`;
+}
+
+export type EmbeddingKind = 'patient' | 'record' | 'term';
+
+export interface EmbeddedItem {
+  kind: EmbeddingKind;
+  /** Patient id, record id or HPO CURIE. */
+  id: string;
+  /** The resource the embedding belongs to. */
+  subject: string;
+  modality?: string;
+  vector: Float32Array;
+}
+
+export interface EmbedSummary {
+  version: string;
+  dimension: number;
+  patients: number;
+  records: Record<string, number>;
+  terms: number;
+  indexes: string[];
+  graph: string;
+  seconds: number;
+}
+
+/** Resolves `--model` (or the last trained version) and checks it exists. */
+export function resolveVersion(storeDir: string, version?: string): string {
+  const v = version ?? latestVersion(storeDir);
+  if (!v) throw new Error(`${resolve(storeDir)}: no trained model (run harmonia train first)`);
+  if (!existsSync(join(modelDir(storeDir, v), 'model.json'))) throw new Error(`${modelDir(storeDir, v)}: no such model version`);
+  return v;
+}
+
+function embeddingQuads(items: EmbeddedItem[], version: string, dim: number): Quad[] {
+  const g = namedNode(embeddingGraph(version));
+  const out: Quad[] = [];
+  for (const it of items) {
+    const e = namedNode(`${HXR}embedding/${segment(version)}/${it.kind}/${segment(it.id)}`);
+    const s = namedNode(it.subject);
+    out.push(quad(s, namedNode(`${HX}embedding`), e, g));
+    out.push(quad(e, namedNode(`${RDF}type`), namedNode(`${HX}Embedding`), g));
+    out.push(quad(e, namedNode(`${HX}embeddingOf`), s, g));
+    out.push(quad(e, namedNode(`${HX}embeddingKind`), literal(it.kind), g));
+    out.push(quad(e, namedNode(`${HX}modelVersion`), literal(version), g));
+    out.push(quad(e, namedNode(`${HX}dimension`), literal(String(dim), namedNode(`${XSD}integer`)), g));
+    out.push(quad(e, namedNode(`${HX}vector`), literal(encodeVector(it.vector), namedNode(FLOAT32_BASE64)), g));
+    if (it.modality) out.push(quad(e, namedNode(`${HX}modality`), literal(it.modality), g));
+  }
+  return out;
+}
+
+/** One usearch index (cosine) per kind, keys 0..n-1, with the ids beside it in `<name>.keys.json`. */
+function saveIndex(dir: string, name: string, items: EmbeddedItem[], dim: number): string {
+  const index = new usearch.Index({ dimensions: dim, metric: 'cos' as never, quantization: 'f32' as never, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+  if (items.length) {
+    const matrix = new Float32Array(items.length * dim);
+    items.forEach((it, i) => matrix.set(it.vector, i * dim));
+    index.add(BigUint64Array.from(items, (_, i) => BigInt(i)), matrix);
+  }
+  const file = join(dir, `${name}.usearch`);
+  index.save(file);
+  writeAtomic(join(dir, `${name}.keys.json`), [JSON.stringify(items.map((it) => it.id))]);
+  return file;
+}
+
+/**
+ * Embeds every patient, record (of the model's modalities) and vocabulary term with a trained model;
+ * saves usearch indexes in the model's folder and commits the vectors as hx:Embedding nodes into the
+ * model's own graph (replacing an earlier embedding by the same version).
+ */
+export async function embedStore(options: { storeDir: string; version?: string; backend?: string; log?: (l: string) => void }): Promise<EmbedSummary> {
+  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const started = Date.now();
+  const version = resolveVersion(options.storeDir, options.version);
+  await chooseBackend(options.backend, log);
+  const store = await openStore(options.storeDir, { write: true });
+  try {
+    const ontology = await store.ontology();
+    const model = loadTrainedModel(options.storeDir, version, ontology);
+    const dataset = await loadDataset(store, resolve(options.storeDir), model.signalModalities);
+    const D = model.config.dim;
+    const recordVectors = embedRecords(model, dataset.records);
+    const patientVectors = embedPatients(model, dataset, recordVectors);
+    const termVectors = embedTerms(model);
+    const patients: EmbeddedItem[] = dataset.patients.filter((p) => patientVectors.has(p.id)).map((p) => ({ kind: 'patient', id: p.id, subject: p.iri, vector: patientVectors.get(p.id)! }));
+    const records: EmbeddedItem[] = dataset.records.map((r, i) => ({ kind: 'record', id: r.id, subject: r.iri, modality: r.modality, vector: recordVectors[i] })).filter((r) => r.vector) as EmbeddedItem[];
+    const terms: EmbeddedItem[] = model.vocab.ids.map((id, t) => ({ kind: 'term', id, subject: oboIri(id), vector: termVectors.slice(t * D, (t + 1) * D) }));
+    model.dispose();
+    const dir = modelDir(options.storeDir, version);
+    const indexes = [saveIndex(dir, 'patients', patients, D), saveIndex(dir, 'terms', terms, D)];
+    const byModality: Record<string, number> = {};
+    for (const m of new Set(records.map((r) => r.modality!))) {
+      const rs = records.filter((r) => r.modality === m);
+      byModality[m] = rs.length;
+      indexes.push(saveIndex(dir, `records-${m}`, rs, D));
+    }
+    const graph = embeddingGraph(version);
+    await store.commit({ replace: new Map([[graph, embeddingQuads([...patients, ...records, ...terms], version, D)]]), add: [], rejected: [], accepted: [] });
+    return { version, dimension: D, patients: patients.length, records: byModality, terms: terms.length, indexes, graph, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The stored embeddings of one kind (and modality) of a model version, from the graph. */
+export async function storedEmbeddings(store: GraphStore, version: string, kind: EmbeddingKind, modality?: string): Promise<Map<string, { subject: string; vector: Float32Array }>> {
+  const rows = await store.select(`SELECT ?s ?v WHERE { GRAPH <${embeddingGraph(version)}> { ?e <${HX}embeddingOf> ?s ; <${HX}embeddingKind> ${JSON.stringify(kind)} ; <${HX}vector> ?v ${modality ? `; <${HX}modality> ${JSON.stringify(modality)}` : ''} } }`);
+  return new Map(rows.map((r) => [r.s!, { subject: r.s!, vector: decodeVector(r.v!) }]));
+}
+
+export interface ClassifyRow {
+  record: string;
+  patient: string;
+  score: number;
+}
+
+/**
+ * Zero-shot scores: the cosine similarity of each record of `modality` to the term's embedding, both
+ * as `harmonia embed` stored them for the model version. No per-term classifier is involved.
+ */
+export async function classifyRecords(options: { storeDir: string; modality: SignalModality | string; term: string; version?: string }): Promise<ClassifyRow[]> {
+  const version = resolveVersion(options.storeDir, options.version);
+  const store = await openStore(options.storeDir);
+  try {
+    const [term] = await termEmbedding(store, version, options.term);
+    if (!term) throw new Error(`${options.term}: no embedding in model ${version} (run harmonia embed first; or the term is not in the model's vocabulary)`);
+    const records = await storedEmbeddings(store, version, 'record', options.modality);
+    if (!records.size) throw new Error(`--modality ${options.modality}: no record embeddings of that modality in model ${version} (run harmonia embed first; the model learns ${learnedModalities(options.storeDir, version)})`);
+    const ids = await store.select(`SELECT ?r ?rid ?pid WHERE { ?r <${HX}recordId> ?rid ; <${HX}modality> ${JSON.stringify(options.modality)} ; <${HX}patient> ?p . OPTIONAL { ?p <${HX}id> ?pid } } ORDER BY ?rid`);
+    const out: ClassifyRow[] = [];
+    for (const r of ids) {
+      const e = records.get(r.r!);
+      if (!e) continue;
+      out.push({ record: r.rid!, patient: r.pid ?? r.rid!.split('/')[0], score: Math.round(dot(e.vector, term) * 1e6) / 1e6 });
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+async function termEmbedding(store: GraphStore, version: string, curie: string): Promise<Float32Array[]> {
+  const rows = await store.select(`SELECT ?v WHERE { GRAPH <${embeddingGraph(version)}> { ?e <${HX}embeddingOf> <${oboIri(curie)}> ; <${HX}embeddingKind> "term" ; <${HX}vector> ?v } }`);
+  return rows.map((r) => decodeVector(r.v!));
+}
+
+/** Both vectors are unit length, so the dot product is their cosine. */
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function learnedModalities(storeDir: string, version: string): string {
+  const { config } = JSON.parse(readFileSync(join(modelDir(storeDir, version), 'model.json'), 'utf8')) as { config: { signals: Record<string, unknown> } };
+  return Object.keys(config.signals).join(', ') || 'no signal modality';
+}

@@ -1,0 +1,228 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LearnConfig, SignalConfig } from './config.js';
+import { lookup } from './lookup.js';
+import { Rng } from './random.js';
+import { initialTermVectors, type TermVocabulary } from './vocabulary.js';
+
+// The encoders into one shared space. Every weight is a named tf.Variable initialised from a seeded
+// generator, so a seed gives the same model on every backend. Only ops with gradient kernels on wasm
+// are used: patches by reshape + matMul (no convolution), lookups with a scatter gradient.
+
+const { sqrt } = Math;
+
+/** tfjs registers variables by name process-wide: each model's names get their own prefix. */
+let instances = 0;
+
+/** Modalities the fusion knows; phenotype is the patient's HPO term set. */
+export type ModalityName = 'phenotype' | 'ecg' | 'eeg';
+
+/** A batch of phenotype sets, padded to `width` terms: term indices, 1 for excluded, 1 for a real term. */
+export interface PhenotypeBatch {
+  size: number;
+  width: number;
+  terms: Int32Array;
+  excluded: Float32Array;
+  mask: Float32Array;
+}
+
+export class Model {
+  readonly vars = new Map<string, tf.Variable>();
+  readonly signalModalities: ('ecg' | 'eeg')[];
+  /** The prefix of this model's tfjs variable names (`<prefix>/<weight name>`). */
+  readonly prefix = `harmonia${++instances}`;
+
+  constructor(
+    readonly config: LearnConfig,
+    readonly vocab: TermVocabulary,
+    seed: number,
+  ) {
+    const rng = new Rng(seed);
+    const D = config.dim;
+    this.add('terms', [vocab.ids.length, D], initialTermVectors(vocab, D, rng));
+    // Learned per-modality "no finding" anchors: where unlabelled records of a modality are pulled.
+    this.signalModalities = (['ecg', 'eeg'] as const).filter((m) => config.signals[m]);
+    this.add('anchors', [Math.max(1, this.signalModalities.length), D], rng.normals(Math.max(1, this.signalModalities.length) * D, 1 / sqrt(D)));
+    const A = config.phenotype.attention;
+    this.add('pheno.type', [2, D], rng.normals(2 * D, 0.1));
+    this.dense(rng, 'pheno.att', D, A);
+    this.dense(rng, 'pheno.score', A, 1);
+    this.dense(rng, 'pheno.value', D, D);
+    this.dense(rng, 'pheno.out', D, D);
+    for (const m of this.signalModalities) this.signalParams(rng, m, config.signals[m]!);
+    for (const m of this.modalities()) {
+      // Fusion projections start as the identity: before training the fused embedding is the mean.
+      const eye = new Float32Array(D * D);
+      for (let i = 0; i < D; i++) eye[i * D + i] = 1;
+      this.add(`fuse.${m}.w`, [D, D], eye);
+      this.add(`fuse.${m}.b`, [D], new Float32Array(D));
+    }
+  }
+
+  modalities(): ModalityName[] {
+    return ['phenotype', ...this.signalModalities];
+  }
+
+  private add(name: string, shape: number[], values: Float32Array): void {
+    this.vars.set(name, tf.variable(tf.tensor(values, shape, 'float32'), true, `${this.prefix}/${name}`));
+  }
+
+  private dense(rng: Rng, name: string, inDim: number, outDim: number): void {
+    const limit = sqrt(6 / (inDim + outDim));
+    const w = new Float32Array(inDim * outDim);
+    for (let i = 0; i < w.length; i++) w[i] = (rng.next() * 2 - 1) * limit;
+    this.add(`${name}.w`, [inDim, outDim], w);
+    this.add(`${name}.b`, [outDim], new Float32Array(outDim));
+  }
+
+  private norm(name: string, dim: number): void {
+    this.add(`${name}.g`, [dim], new Float32Array(dim).fill(1));
+    this.add(`${name}.b`, [dim], new Float32Array(dim));
+  }
+
+  private signalParams(rng: Rng, m: string, s: SignalConfig): void {
+    const tokens = this.tokens(m as 'ecg' | 'eeg');
+    this.dense(rng, `${m}.patch`, s.patch, s.dModel);
+    this.add(`${m}.pos`, [tokens, s.dModel], rng.normals(tokens * s.dModel, 0.02));
+    for (let l = 0; l < s.layers; l++) {
+      const p = `${m}.block${l}`;
+      this.norm(`${p}.ln1`, s.dModel);
+      for (const q of ['q', 'k', 'v', 'o']) this.dense(rng, `${p}.${q}`, s.dModel, s.dModel);
+      this.norm(`${p}.ln2`, s.dModel);
+      this.dense(rng, `${p}.mlp1`, s.dModel, s.mlp);
+      this.dense(rng, `${p}.mlp2`, s.mlp, s.dModel);
+    }
+    this.norm(`${m}.lnOut`, s.dModel);
+    this.dense(rng, `${m}.out`, s.dModel, this.config.dim);
+  }
+
+  /** Samples one sequence of a modality has as harmonized (ECG window 10 s at 250 Hz, EEG epoch 4 s at 128 Hz). */
+  static sequenceLength(m: 'ecg' | 'eeg'): number {
+    return m === 'ecg' ? 2500 : 512;
+  }
+
+  tokens(m: 'ecg' | 'eeg'): number {
+    const s = this.config.signals[m]!;
+    const L = Model.sequenceLength(m);
+    if (L % s.downsample !== 0 || (L / s.downsample) % s.patch !== 0) {
+      throw new Error(`signals.${m}: ${L} samples downsampled by ${s.downsample} do not split into patches of ${s.patch}`);
+    }
+    return L / s.downsample / s.patch;
+  }
+
+  v(name: string): tf.Variable {
+    const t = this.vars.get(name);
+    if (!t) throw new Error(`model has no weight ${name}`);
+    return t;
+  }
+
+  private affine(x: tf.Tensor, name: string): tf.Tensor {
+    const w = this.v(`${name}.w`);
+    const shape = x.shape;
+    const flat = x.reshape([-1, shape[shape.length - 1]!]);
+    const y = tf.add(tf.matMul(flat, w), this.v(`${name}.b`));
+    return y.reshape([...shape.slice(0, -1), w.shape[1]!]);
+  }
+
+  private layerNorm(x: tf.Tensor, name: string): tf.Tensor {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), this.v(`${name}.g`)), this.v(`${name}.b`));
+  }
+
+  /** Unit-length rows of the term table at `indices`. */
+  termEmbeddings(indices: Int32Array): tf.Tensor2D {
+    return l2normalize(lookup(this.v('terms') as tf.Tensor2D, tf.tensor1d(indices, 'int32')));
+  }
+
+  anchorEmbeddings(): tf.Tensor2D {
+    return l2normalize(this.v('anchors') as tf.Tensor2D);
+  }
+
+  anchorIndex(m: 'ecg' | 'eeg'): number {
+    return this.signalModalities.indexOf(m);
+  }
+
+  /**
+   * Phenotype sets to [B, D]: each term's embedding plus an observed/excluded type embedding, pooled
+   * by learned attention over the set's real terms (padding masked out).
+   */
+  encodePhenotypes(b: PhenotypeBatch): tf.Tensor2D {
+    const D = this.config.dim;
+    const x = lookup(this.v('terms') as tf.Tensor2D, tf.tensor1d(b.terms, 'int32'));
+    const types = tf.tensor2d(Float32Array.from(b.excluded, (e) => e), [b.terms.length, 1]);
+    const typeEmb = this.v('pheno.type');
+    // Two rows only: a one-hot product is cheaper than a lookup here.
+    const t = tf.add(tf.mul(tf.sub(1, types), typeEmb.slice([0, 0], [1, D])), tf.mul(types, typeEmb.slice([1, 0], [1, D])));
+    const tokens = tf.add(x, t).reshape([b.size, b.width, D]);
+    const scores = this.affine(tf.tanh(this.affine(tokens, 'pheno.att')), 'pheno.score').reshape([b.size, b.width]);
+    const mask = tf.tensor2d(b.mask, [b.size, b.width]);
+    const weights = tf.softmax(tf.add(scores, tf.mul(tf.sub(1, mask), -1e9)), -1).reshape([b.size, b.width, 1]);
+    const pooled = tf.sum(tf.mul(this.affine(tokens, 'pheno.value'), weights), 1);
+    return l2normalize(this.affine(tf.relu(pooled), 'pheno.out') as tf.Tensor2D);
+  }
+
+  /** Sequences [B, L] of a modality (L as harmonized) to [B, D]. */
+  encodeSignals(m: 'ecg' | 'eeg', x: Float32Array, batch: number): tf.Tensor2D {
+    const s = this.config.signals[m]!;
+    const L = Model.sequenceLength(m);
+    const T = this.tokens(m);
+    let seq: tf.Tensor = tf.tensor2d(x, [batch, L]);
+    if (s.downsample > 1) seq = tf.mean(seq.reshape([batch, L / s.downsample, s.downsample]), 2);
+    // Each sequence standardised on its own: amplitude and offset differ by device and site.
+    const { mean, variance } = tf.moments(seq, 1, true);
+    seq = tf.div(tf.sub(seq, mean), tf.sqrt(tf.add(variance, 1e-6)));
+    let h = tf.add(this.affine(seq.reshape([batch, T, s.patch]), `${m}.patch`), this.v(`${m}.pos`));
+    for (let l = 0; l < s.layers; l++) h = this.block(h, `${m}.block${l}`, s);
+    const pooled = this.layerNorm(tf.mean(h, 1), `${m}.lnOut`);
+    return l2normalize(this.affine(pooled, `${m}.out`) as tf.Tensor2D);
+  }
+
+  /** A pre-norm transformer block: multi-head self-attention, then a ReLU MLP, each residual. */
+  private block(x: tf.Tensor, p: string, s: SignalConfig): tf.Tensor {
+    const [B, T, d] = x.shape;
+    const H = s.heads;
+    const dh = d / H;
+    const n = this.layerNorm(x, `${p}.ln1`);
+    const heads = (t: tf.Tensor) => t.reshape([B, T, H, dh]).transpose([0, 2, 1, 3]);
+    const q = heads(this.affine(n, `${p}.q`));
+    const k = heads(this.affine(n, `${p}.k`));
+    const v = heads(this.affine(n, `${p}.v`));
+    const att = tf.softmax(tf.div(tf.matMul(q, k, false, true), sqrt(dh)), -1);
+    const mixed = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B, T, d]);
+    const y = tf.add(x, this.affine(mixed, `${p}.o`));
+    const m = this.affine(tf.relu(this.affine(this.layerNorm(y, `${p}.ln2`), `${p}.mlp1`)), `${p}.mlp2`);
+    return tf.add(y, m);
+  }
+
+  /**
+   * Fuses whatever modalities each of `patients` has: the mean of the available modality embeddings,
+   * each through its learned projection. `parts[m].rows[i]` is the patient of row i of `parts[m].z`; a
+   * patient without modality m simply has no row there (never a zero vector standing in for it).
+   */
+  fuse(parts: { modality: ModalityName; z: tf.Tensor2D; rows: Int32Array }[], patients: number): tf.Tensor2D {
+    const counts = new Float32Array(patients);
+    for (const p of parts) for (const r of p.rows) counts[r]++;
+    for (let i = 0; i < patients; i++) if (counts[i] === 0) throw new Error(`fusion: patient row ${i} has no modality`);
+    let sum: tf.Tensor | undefined;
+    for (const p of parts) {
+      const select = new Float32Array(patients * p.rows.length);
+      p.rows.forEach((r, j) => (select[r * p.rows.length + j] = 1));
+      const projected = tf.add(tf.matMul(p.z, this.v(`fuse.${p.modality}.w`)), this.v(`fuse.${p.modality}.b`));
+      const placed = tf.matMul(tf.tensor2d(select, [patients, p.rows.length]), projected);
+      sum = sum ? tf.add(sum, placed) : placed;
+    }
+    return l2normalize(tf.div(sum!, tf.tensor2d(counts, [patients, 1])) as tf.Tensor2D);
+  }
+
+  trainable(): tf.Variable[] {
+    return [...this.vars.values()];
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12))) as tf.Tensor2D;
+}

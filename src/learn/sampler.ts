@@ -1,0 +1,124 @@
+import type { LearnConfig } from './config.js';
+import type { Dataset, PatientData, RecordData, SignalModality } from './data.js';
+import { hasPhenotype, phenotypeBatch } from './encode.js';
+import { Model } from './model.js';
+import type { SignalBatch, TrainBatch } from './objective.js';
+import type { Rng } from './random.js';
+import { ontologySimilarity } from './vocabulary.js';
+
+// Draws training batches from the training split with the seeded generator: records with two
+// augmented views, phenotype sets (subsampled to maxTerms), term pairs for the ontology loss.
+
+export class Sampler {
+  private readonly records: Partial<Record<SignalModality, RecordData[]>> = {};
+  private readonly phenotyped: PatientData[];
+  private readonly byId: Map<string, PatientData>;
+  private readonly used: number[];
+  private readonly findings: Partial<Record<SignalModality, number[]>> = {};
+
+  constructor(
+    private readonly model: Model,
+    dataset: Dataset,
+    train: (patient: string) => boolean,
+  ) {
+    const vocab = model.vocab;
+    this.byId = new Map(dataset.patients.map((p) => [p.id, p]));
+    this.phenotyped = dataset.patients.filter((p) => train(p.id) && hasPhenotype(model, p));
+    for (const m of model.signalModalities) {
+      this.records[m] = dataset.records.filter((r) => r.modality === m && train(r.patient));
+      const f = new Set<number>();
+      for (const r of dataset.records) if (r.modality === m && r.finding && vocab.index.has(r.finding)) f.add(vocab.index.get(r.finding)!);
+      this.findings[m] = [...f].sort((a, b) => a - b);
+    }
+    const used = new Set<number>();
+    for (const p of this.phenotyped) for (const t of [...p.observed, ...p.excluded]) if (vocab.index.has(t)) used.add(vocab.index.get(t)!);
+    for (const list of Object.values(this.findings)) for (const t of list ?? []) used.add(t);
+    this.used = [...used].sort((a, b) => a - b);
+  }
+
+  /** How many items of each kind training can draw from (for the model card). */
+  counts(): Record<string, number> {
+    const c: Record<string, number> = { patientsWithPhenotypes: this.phenotyped.length };
+    for (const m of this.model.signalModalities) c[`${m}Records`] = this.records[m]!.length;
+    return c;
+  }
+
+  next(rng: Rng): TrainBatch {
+    const cfg = this.model.config;
+    const signals: SignalBatch[] = [];
+    for (const m of this.model.signalModalities) {
+      const pool = this.records[m]!;
+      if (pool.length >= 2) signals.push(this.signalBatch(m, rng.sample(pool, cfg.signals[m]!.batch), rng));
+    }
+    const vocab = this.model.vocab;
+    // Patients of the drawn records who also have phenotypes come first: they make cross-modal pairs.
+    const chosen = new Map<string, PatientData>();
+    for (const s of signals) for (const r of s.records) {
+      const p = this.byId.get(r.patient);
+      if (p && hasPhenotype(this.model, p) && chosen.size < cfg.phenotype.batch) chosen.set(p.id, p);
+    }
+    for (const p of rng.sample(this.phenotyped, cfg.phenotype.batch)) if (chosen.size < cfg.phenotype.batch) chosen.set(p.id, p);
+    const patients = [...chosen.values()];
+    const sets = patients.map((p) => {
+      const all = [...p.observed.map((t) => [t, 'o'] as const), ...p.excluded.map((t) => [t, 'x'] as const)].filter(([t]) => vocab.index.has(t));
+      const kept = rng.sample(all, cfg.phenotype.maxTerms);
+      return { observed: kept.filter(([, k]) => k === 'o').map(([t]) => t), excluded: kept.filter(([, k]) => k === 'x').map(([t]) => t) };
+    });
+    const phenotype = patients.length
+      ? { batch: phenotypeBatch(this.model, sets), patients: patients.map((p) => p.id), observed: sets.map((s) => s.observed.map((t) => vocab.index.get(t)!)) }
+      : undefined;
+    const negatives = Int32Array.from({ length: cfg.negatives }, () => rng.int(vocab.ids.length));
+    return { phenotype, signals, termPairs: this.termPairs(rng), negatives, findings: this.findings };
+  }
+
+  private signalBatch(m: SignalModality, records: RecordData[], rng: Rng): SignalBatch {
+    const L = Model.sequenceLength(m);
+    const s = this.model.config.signals[m]!;
+    const view1 = new Float32Array(records.length * L);
+    const view2 = new Float32Array(records.length * L);
+    records.forEach((r, i) => {
+      const a = rng.int(r.sequences.length);
+      let b = rng.int(r.sequences.length);
+      if (r.sequences.length > 1 && b === a) b = (a + 1) % r.sequences.length;
+      view1.set(r.sequences[a], i * L);
+      view2.set(augment(r.sequences[b], rng, s.patch * s.downsample), i * L);
+    });
+    return { modality: m, size: records.length, view1, view2, records };
+  }
+
+  /** Half (term, one of its ancestors), half random pairs of used terms; targets from the ontology. */
+  private termPairs(rng: Rng): TrainBatch['termPairs'] {
+    const n = this.model.config.termPairs;
+    if (!this.used.length) return undefined;
+    const vocab = this.model.vocab;
+    const left = new Int32Array(n);
+    const right = new Int32Array(n);
+    const target = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = this.used[rng.int(this.used.length)];
+      const anc = vocab.ancestors[t];
+      const u = i % 2 === 0 ? anc[rng.int(anc.length)] : this.used[rng.int(this.used.length)];
+      left[i] = t;
+      right[i] = u;
+      target[i] = ontologySimilarity(vocab, t, u);
+    }
+    return { left, right, target };
+  }
+}
+
+/** The second view: circularly shifted by up to one patch and with noise at 10% of the signal's spread. */
+function augment(x: Float32Array, rng: Rng, maxShift: number): Float32Array {
+  const n = x.length;
+  let mean = 0;
+  for (const v of x) mean += v;
+  mean /= n;
+  let varSum = 0;
+  for (const v of x) varSum += (v - mean) * (v - mean);
+  const sd = Math.sqrt(varSum / n) || 1;
+  const shift = rng.int(2 * maxShift + 1) - maxShift;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = x[(((i + shift) % n) + n) % n] + 0.1 * sd * rng.normal();
+  return out;
+}
+
+export type { LearnConfig };
