@@ -278,8 +278,8 @@ export function openEdf(file: string, options: EdfOpenOptions = {}): EdfFile {
     const size = fstatSync(fd).size;
     const fixed = readAt(fd, 256, 0);
     const ns = fixed.length >= 256 ? Number(ascii(fixed, 252, 4)) : 0;
-    // Signal headers are read only when the file can hold them: a lying count must not size an allocation.
-    const signalBytes = fixed.length >= 256 && Number.isInteger(ns) && ns > 0 && 256 * (ns + 1) <= size ? readAt(fd, 256 * ns, 256) : undefined;
+    // At most what the file holds: a lying signal count must not size an allocation (the header check reports it).
+    const signalBytes = fixed.length >= 256 && Number.isInteger(ns) && ns > 0 ? readAt(fd, Math.min(256 * ns, Math.max(0, size - 256)), 256) : undefined;
     const header = parseEdfHeader(fixed, signalBytes, file);
     const signalOffsets: number[] = [];
     let recordBytes = 0;
