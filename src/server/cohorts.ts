@@ -23,7 +23,10 @@ export function cohortRoutes(ctx: ServerContext): Router {
 
   router.post('/cohorts', wrap(async (req, res) => {
     const s = service();
-    res.json(await answer(s, await s.evaluate(body(req)), req));
+    const e = await s.evaluate(body(req));
+    // Federated callers ask for the count alone: member ids then never leave this site.
+    if (flag(req.query.countOnly)) return void res.json({ count: e.count, sparql: e.sparql });
+    res.json(await answer(s, e, req));
   }));
   router.post('/cohorts/compare', wrap(async (req, res) => {
     const s = service();

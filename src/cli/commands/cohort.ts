@@ -14,9 +14,14 @@ import {
 } from '../../cohort/index.js';
 import { openStore, type GraphStore } from '../../store/index.js';
 import { CliError } from '../util.js';
+import { collectOption, federatedCohortCommand } from './federate.js';
 
 interface Options {
-  store: string;
+  store?: string;
+  federate: string[];
+  allowRows: string[];
+  suppressBelow?: string;
+  siteTimeout?: string;
   json?: boolean;
   explain?: boolean;
   characterise?: boolean;
@@ -32,7 +37,11 @@ export function register(program: Command): void {
   program
     .command('cohort')
     .description('evaluate a cohort definition (JSON or YAML, see docs/cohorts.md) on a store')
-    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--federate <[name=]url>', 'also evaluate at this partner (its SPARQL endpoint; repeatable): per-site counts, docs/federation.md', collectOption, [])
+    .option('--allow-rows <name>', 'with --federate: this partner may share member ids (repeatable)', collectOption, [])
+    .option('--suppress-below <n>', 'with --federate: per-site counts below n are shown as "<n"', '5')
+    .option('--site-timeout <ms>', 'with --federate: how long a site may take to answer', '10000')
     .argument('<file>', 'cohort definition (.json, .yaml)')
     .option('--json', 'print {"count", "patients", "sparql"} (plus the parts asked for below) as JSON')
     .option('--explain', 'for each member, which criteria matched and through which terms')
@@ -44,6 +53,8 @@ export function register(program: Command): void {
     .option('--user <name>', 'who saves it (with --save)', process.env.USER ?? 'anonymous')
     .option('--limit <n>', 'rows of terms, genes and diseases in --characterise and --compare', '25')
     .action(async (file: string, opts: Options) => {
+      if (opts.federate.length) return federatedCohortCommand(file, opts);
+      if (!opts.store) throw new CliError('give --store (or --federate URL)');
       if (opts.export && !['csv', 'json', 'zip'].includes(opts.export)) throw new CliError(`--export ${opts.export}: expected csv, json or zip`);
       if (opts.export && !opts.out) throw new CliError('--export needs --out PATH');
       const store = await openStore(opts.store, { write: opts.save === true });

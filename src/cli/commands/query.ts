@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { QueryEngine } from '../../query/index.js';
 import { openStore, type ResultFormat } from '../../store/index.js';
 import { CliError } from '../util.js';
+import { collectOption, federatedQueryCommand } from './federate.js';
 
 const FORMATS: Record<string, ResultFormat> = { json: 'json', csv: 'csv', tsv: 'tsv', xml: 'xml', ttl: 'turtle', nt: 'ntriples', jsonld: 'jsonld' };
 
@@ -10,7 +11,10 @@ export function register(program: Command): void {
   program
     .command('query')
     .description('run a SPARQL query on a store and print the results')
-    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--federate <[name=]url>', 'also query this partner SPARQL endpoint (repeatable; docs/federation.md)', collectOption, [])
+    .option('--suppress-below <n>', 'with --federate: per-site COUNT results below n are shown as "<n"', '5')
+    .option('--site-timeout <ms>', 'with --federate: how long a site may take to answer', '10000')
     .option('--format <format>', 'json|csv|tsv|xml for SELECT/ASK (json: W3C SPARQL results JSON); ttl|nt|jsonld for CONSTRUCT/DESCRIBE')
     .option('--file <file>', 'read the query from a file')
     .argument('[query]', 'the SPARQL query')
@@ -18,6 +22,8 @@ export function register(program: Command): void {
       if (query && opts.file) throw new CliError('give the query or --file, not both');
       const sparql = opts.file ? readText(opts.file) : query;
       if (!sparql) throw new CliError('no query: give it as an argument or with --file');
+      if (opts.federate.length) return federatedQueryCommand(sparql, opts);
+      if (!opts.store) throw new CliError('give --store (or --federate URL)');
       const store = await openStore(opts.store);
       try {
         const engine = await QueryEngine.create(store, await store.ontology());

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG, startServer, type RouteFactory, type RunningServer, type ServerConfig } from '../../server/index.js';
 import { CliError } from '../util.js';
 import { extraRoutes } from '../routes.js';
+import { federationRoutes } from '../../server/federation.js';
+import { collectOption, sitesFrom } from './federate.js';
 
 export function register(program: Command): void {
   program
@@ -22,7 +24,15 @@ export function register(program: Command): void {
     .option('--contact-name <name>', 'contact returned with every Matchmaker Exchange match', DEFAULT_CONFIG.contact.name)
     .option('--contact-href <uri>', 'contact URI (mailto: or https:)', DEFAULT_CONFIG.contact.href)
     .option('--contact-institution <name>', 'contact institution')
+    .option('--federate <[name=]url>', 'partner SPARQL endpoint for /federation/sparql and /federation/cohorts (repeatable; docs/federation.md)', collectOption, [])
+    .option('--allow-rows <name>', 'with --federate: this partner may share row-level answers (repeatable)', collectOption, [])
+    .option('--suppress-below <n>', 'with --federate: per-site counts below n are shown as "<n"', '5')
+    .option('--site-timeout <ms>', 'with --federate: how long a partner may take to answer', '10000')
     .action(async (opts) => {
+      const routes = extraRoutes();
+      if (opts.federate.length) {
+        routes.push(federationRoutes({ partners: sitesFrom(opts), suppressBelow: int(opts.suppressBelow, '--suppress-below'), timeoutMs: int(opts.siteTimeout, '--site-timeout') }));
+      }
       const running = await serve(opts.store, {
         host: opts.host,
         port: int(opts.port, '--port'),
@@ -36,7 +46,7 @@ export function register(program: Command): void {
         mmeSchema: opts.mmeSchema,
         mmeTokens: mmeTokens(opts.mmeToken ?? [], process.env.HARMONIA_MME_TOKENS),
         contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
-      });
+      }, routes);
       process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples)\n`);
     });
 }
