@@ -95,7 +95,8 @@ export function register(program: Command): void {
             software: softwareName(), onProgress: (p) => progress.update(recordProgressText(p, started2)),
           });
           progress.done();
-          log(`records (${manifest}): ${r.accepted} added (${Object.entries(r.records).map(([m, n]) => `${m} ${n}`).join(', ')}), ${r.unchanged} unchanged, ${r.rejected} rejected in ${r.seconds} s\n`);
+          const kinds = Object.entries(r.records).map(([m, n]) => `${m} ${n}`).join(', ');
+          log(`records (${manifest}): ${r.accepted} added${kinds ? ` (${kinds})` : ''}, ${r.unchanged} unchanged, ${r.rejected} rejected in ${r.seconds} s\n`);
         }
         log(`${await store.size()} triples in the store\n`);
       } finally {
