@@ -6,6 +6,7 @@ import { assembleSeries, modalityValues, parseDicomImage, readDicomSeries } from
 import { dicomItems, dicomNumbers, dicomString, parseDicomFile } from '../../../src/sources/dicom-parse.js';
 import { decodeRleFrame, encodeRleFrame } from '../../../src/sources/dicom-rle.js';
 import { tempDir } from '../../helpers/paths.js';
+import { expectInputError } from '../../helpers/errors.js';
 
 // DICOM files written element by element (PS3.5 7.1: tag, VR, length, value), in each encoding.
 
@@ -89,17 +90,6 @@ function mrElements(pixelData: Value, extra: El[] = []): El[] {
   ];
 }
 
-function expectInputError(fn: () => unknown, field: string, text: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe(field);
-  expect((err as Error).message).toMatch(text);
-}
 
 describe('DICOM images', () => {
   test('explicit VR little endian: stored pixels, rescale, geometry and acquisition parameters', () => {

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { InputError } from '../../../src/model/errors.js';
 import { axisCodes, parseNifti, qformAffine, readNifti, readNiftiHeader } from '../../../src/sources/nifti.js';
 import { fixtures, tempDir } from '../../helpers/paths.js';
+import { expectInputError } from '../../helpers/errors.js';
 
 // NIfTI-1 bytes written field by field at the offsets of nifti1.h, so the reader is checked against
 // the standard rather than against itself. The Python-written fixtures in test/fixtures/imaging
@@ -77,17 +78,6 @@ function nifti1(s: Spec): Buffer {
 
 const LAS = [[-2, 0, 0, 30], [0, 3, 0, -40], [0, 0, 4, -50]];
 
-function expectInputError(fn: () => unknown, field: string, text: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe(field);
-  expect((err as Error).message).toMatch(text);
-}
 
 describe('NIfTI-1 reading', () => {
   test('int16, little endian, sform: values in x-fastest order, geometry and acquisition parameters', () => {
