@@ -139,31 +139,30 @@ export async function mirrorStore(store: GraphStore, runner: CypherRunner, optio
     summary.ontology.sent = true;
   }
 
+  /** Patients and records alike: read a batch, send those whose fingerprint changed (all with --full), count. */
+  const mirrorUnits = async <L, U extends { id: string; hash: string; embedding?: Embedding }>(
+    stage: 'patients' | 'records', label: 'Patient' | 'Record', list: L[], hashes: Map<string, string | undefined>,
+    readBatch: (batch: L[]) => Promise<U[]>, statements: (units: U[], size: number) => CypherStatement[],
+  ): Promise<void> => {
+    const counts = summary[stage];
+    counts.inStore = list.length;
+    for (let i = 0; i < list.length; i += size) {
+      const units = await readBatch(list.slice(i, i + size));
+      for (const u of units) dims.note(label, u.embedding, u.id);
+      const changed = units.filter((u) => full || hashes.get(u.id) !== u.hash);
+      counts.sent += changed.length;
+      counts.unchanged += units.length - changed.length;
+      await write(statements(changed, size));
+      options.onProgress?.({ stage, done: Math.min(i + size, list.length), total: list.length });
+    }
+  };
+
   const patientHashes = await readHashes(runner, readPatientHashes());
   const patients = await listPatients(store);
-  summary.patients.inStore = patients.length;
-  for (let i = 0; i < patients.length; i += size) {
-    const units = await readPatients(store, patients.slice(i, i + size), read);
-    for (const u of units) dims.note('Patient', u.embedding, u.id);
-    const changed = units.filter((u) => full || patientHashes.get(u.id) !== u.hash);
-    summary.patients.sent += changed.length;
-    summary.patients.unchanged += units.length - changed.length;
-    await write(patientStatements(changed, size));
-    options.onProgress?.({ stage: 'patients', done: Math.min(i + size, patients.length), total: patients.length });
-  }
-
+  await mirrorUnits('patients', 'Patient', patients, patientHashes, (batch) => readPatients(store, batch, read), patientStatements);
   const recordHashes = await readHashes(runner, readRecordHashes());
   const records = await listRecords(store);
-  summary.records.inStore = records.length;
-  for (let i = 0; i < records.length; i += size) {
-    const units = await readRecords(store, records.slice(i, i + size), read);
-    for (const u of units) dims.note('Record', u.embedding, u.id);
-    const changed = units.filter((u) => full || recordHashes.get(u.id) !== u.hash);
-    summary.records.sent += changed.length;
-    summary.records.unchanged += units.length - changed.length;
-    await write(recordStatements(changed, size));
-    options.onProgress?.({ stage: 'records', done: Math.min(i + size, records.length), total: records.length });
-  }
+  await mirrorUnits('records', 'Record', records, recordHashes, (batch) => readRecords(store, batch, read), recordStatements);
 
   // What left the store leaves the mirror: records first (their called variants), then patients.
   const inStore = { patients: new Set(patients.map((p) => p.id)), records: new Set(records.map((r) => r.id)) };
