@@ -1,27 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { schemaFile } from '../sources/schemas.js';
+import { extname } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load as loadYaml, JSON_SCHEMA } from 'js-yaml';
 import type { CohortDefinition } from './definition.js';
 import { CohortDefinitionError, type DefinitionIssue } from './errors.js';
 
-/** schemas/ at the repository root, found from this file in src/ (tests) and dist/src/ (built). */
-function schemaFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'schemas', 'cohort.schema.json');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error('schemas/cohort.schema.json not found next to the installation');
-    dir = dirname(dir);
-  }
-}
 
 let validator: ValidateFunction | undefined;
 
 /** The JSON Schema of the definition format, compiled once. */
 export function cohortSchema(): object {
-  return JSON.parse(readFileSync(schemaFile(), 'utf8')) as object;
+  return JSON.parse(readFileSync(schemaFile('cohort.schema.json'), 'utf8')) as object;
 }
 
 function compiled(): ValidateFunction {

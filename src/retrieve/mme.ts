@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { schemaFile } from '../sources/schemas.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Ontology } from '../ontology/index.js';
 import { normaliseTerms, type PatientProfile, type ProfileIssue } from './profile.js';
@@ -102,7 +101,7 @@ export class MmeSchema {
 
   /** Our schema of MME API v1.1 (schemas/mme-v1.1.schema.json), compiled once. */
   static default(): MmeSchema {
-    defaultSchema ??= MmeSchema.load(defaultSchemaFile());
+    defaultSchema ??= MmeSchema.load(schemaFile('mme-v1.1.schema.json'));
     return defaultSchema;
   }
 
@@ -119,16 +118,6 @@ export class MmeSchema {
 
 let defaultSchema: MmeSchema | undefined;
 
-/** schemas/ at the repository root, found from this file in src/ (tests) and dist/src/ (built). */
-function defaultSchemaFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'schemas', 'mme-v1.1.schema.json');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error('schemas/mme-v1.1.schema.json not found next to the installation');
-    dir = dirname(dir);
-  }
-}
 
 // "At least one of features and genomicFeatures": the official schema says it with `not`, ours
 // with an anyOf in definitions.featuresOrGenomicFeatures whose branch errors would only confuse.
