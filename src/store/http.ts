@@ -3,6 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 /** HTTP credentials of a remote store: a bearer token, or a user and password (Basic or Digest, as the server asks). */
 export type Credentials = { token: string } | { user: string; password: string };
 
+/** Connection failures worth one more try: the socket closed under a reused keep-alive connection. */
+const RESENDABLE = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+const SEND_ATTEMPTS = 3;
+
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
 /**
@@ -40,13 +44,22 @@ export class HttpClient {
   }
 
   private async send(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
-    const headers = { ...init.headers, ...this.authorization(init.method ?? 'GET', url) };
-    try {
-      return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      if (err.name === 'TimeoutError') throw new Error(`${url}: ${what} took longer than ${this.timeoutMs} ms (HARMONIA_SPARQL_TIMEOUT_MS)`);
-      throw new Error(`${url}: cannot reach the store (${err.cause?.code ?? err.cause?.message ?? err.message})`);
+    for (let attempt = 1; ; attempt++) {
+      const headers = { ...init.headers, ...this.authorization(init.method ?? 'GET', url) };
+      try {
+        return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (e) {
+        const err = e as Error & { cause?: { code?: string; message?: string } };
+        if (err.name === 'TimeoutError') throw new Error(`${url}: ${what} took longer than ${this.timeoutMs} ms (HARMONIA_SPARQL_TIMEOUT_MS)`);
+        const code = err.cause?.code ?? '';
+        // A kept-alive connection the server closed just as it was reused fails before the server saw the
+        // request; every request we send is a query or an idempotent graph write, so sending it again is safe.
+        if (attempt < SEND_ATTEMPTS && RESENDABLE.has(code) && typeof init.body !== 'object') {
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+          continue;
+        }
+        throw new Error(`${url}: cannot reach the store (${code || err.cause?.message || err.message}${attempt > 1 ? `, ${attempt} attempts` : ''})`);
+      }
     }
   }
 

@@ -9,6 +9,8 @@ import { QueryEngine } from '../../../src/query/index.js';
 import { profilesFromStore } from '../../../src/retrieve/index.js';
 import { openStore, type GraphStore } from '../../../src/store/index.js';
 import { remoteSettings } from '../../../src/store/remote.js';
+import { HttpClient } from '../../../src/store/http.js';
+import { createServer as createHttpServer } from 'node:http';
 import { streamJsonBindings, writeBindings, type Binding } from '../../../src/store/results.js';
 import { storeStats } from '../../../src/cli/commands/stats.js';
 import { validateStore } from '../../../src/cli/commands/validate.js';
@@ -40,6 +42,28 @@ describe('remote store settings', () => {
       });
     });
     await expect(openStore(`sparql+http://127.0.0.1:${port}/sparql`)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/sparql: cannot reach the store \\(ECONNREFUSED\\)`));
+  });
+  test('a connection the server drops before answering is tried again, then reported with the count of attempts', async () => {
+    let seen = 0;
+    let drops = 1;
+    const server = createHttpServer((req, res) => {
+      seen++;
+      if (drops-- > 0) return void req.socket.destroy();
+      res.end('ok');
+    });
+    const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
+    try {
+      const http = new HttpClient(undefined, 5000);
+      const url = `http://127.0.0.1:${port}/sparql`;
+      const r = await http.request(url, { method: 'POST', headers: {}, body: 'query=ASK{}' }, 'query');
+      expect(await r.text()).toBe('ok');
+      expect(seen).toBe(2);
+      drops = 10;
+      await expect(http.request(url, { method: 'POST', headers: {}, body: 'query=ASK{}' }, 'query')).rejects.toThrow(/cannot reach the store \(UND_ERR_SOCKET, 3 attempts\)/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
