@@ -5,7 +5,7 @@ import { repoRoot } from '../../helpers/paths.js';
 // Data flows one way (docs/architecture.md): a stage may import only stages of a lower rank.
 const RANK: Record<string, number> = {
   model: 0, ontology: 1, sources: 2, harmonize: 3, map: 4, validate: 5, store: 6,
-  ingest: 7, query: 7, cohort: 8, retrieve: 8, learn: 8, mirror: 8, server: 9, cli: 10,
+  ingest: 7, query: 7, cohort: 8, retrieve: 8, mirror: 8, learn: 9, server: 10, cli: 11,
 };
 
 function files(dir: string): string[] {
