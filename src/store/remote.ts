@@ -187,12 +187,27 @@ export class RemoteStore implements GraphStore {
     } else {
       // Every replaced graph (drop, then its inserts) and the shared triples, packed into few requests.
       const ops: UpdateOp[] = [];
-      for (const [graph, quads] of batch.replace) ops.push({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 }, ...this.insertOps(quads));
+      // Dropping a graph that does not exist still costs the server a scan; most graphs of an ingest are new.
+      const existing = await this.existingGraphs([...batch.replace.keys()]);
+      for (const [graph, quads] of batch.replace) {
+        if (existing.has(graph)) ops.push({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 });
+        ops.push(...this.insertOps(quads));
+      }
       ops.push(...this.insertOps(batch.add));
       await this.runUpdates(ops);
     }
     if (batch.rejected.length || batch.accepted.length) await this.writeQuarantine(batch);
     await this.touch();
+  }
+
+  /** Which of these named graphs hold any triple, asked a few hundred at a time. */
+  private async existingGraphs(graphs: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < graphs.length; i += 500) {
+      const values = graphs.slice(i, i + 500).map((g) => `<${g}>`).join(' ');
+      for (const r of await this.select(`SELECT DISTINCT ?g WHERE { VALUES ?g { ${values} } GRAPH ?g { ?s ?p ?o } }`)) found.add(r.g!);
+    }
+    return found;
   }
 
   private async replaceGraph(graph: string, quads: Quad[]): Promise<void> {
@@ -277,9 +292,13 @@ export class RemoteStore implements GraphStore {
   }
 
   async size(): Promise<number> {
-    // Only Harmonia's graphs: servers keep their own system graphs in the same dataset.
-    const [row] = await this.select(`SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "${HXG}") && !STRSTARTS(STR(?g), "${ADMIN_GRAPH}")) }`);
-    return Number(row?.n ?? 0);
+    // Only Harmonia's graphs: servers keep their own system graphs in the same dataset. Counted per
+    // graph and summed here: a FILTER on the graph name makes Virtuoso test it per triple (20x slower).
+    let n = 0;
+    for await (const r of this.selectStream(`SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g`)) {
+      if (r.g!.startsWith(HXG) && !r.g!.startsWith(ADMIN_GRAPH)) n += Number(r.n);
+    }
+    return n;
   }
 
   async generation(): Promise<string> {
