@@ -27,6 +27,8 @@ const REQUEST_TRIPLES = 8000;
 interface UpdateOp {
   text: string;
   triples: number;
+  /** The graph it writes ('' for the default graph). */
+  graph: string;
 }
 
 export interface RemoteSettings {
@@ -36,6 +38,8 @@ export interface RemoteSettings {
   graphStore?: string;
   credentials?: Credentials;
   timeoutMs: number;
+  /** Update requests in flight at once during a commit (graphs never split across parallel requests). */
+  parallel: number;
 }
 
 /**
@@ -59,12 +63,15 @@ export function remoteSettings(location: string, env: NodeJS.ProcessEnv = proces
     ? { token: env.HARMONIA_SPARQL_TOKEN }
     : user ? { user, password: env.HARMONIA_SPARQL_PASSWORD ?? '' } : undefined;
   const timeout = Number(env.HARMONIA_SPARQL_TIMEOUT_MS ?? 300_000);
+  const parallel = Number(env.HARMONIA_SPARQL_PARALLEL ?? 1);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new Error(`HARMONIA_SPARQL_PARALLEL: expected a whole number from 1 to 64, got ${JSON.stringify(env.HARMONIA_SPARQL_PARALLEL)}`);
   return {
     query,
     update: env.HARMONIA_SPARQL_UPDATE_URL || query,
     graphStore: env.HARMONIA_SPARQL_GSP_URL || undefined,
     credentials,
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 300_000,
+    parallel,
   };
 }
 
@@ -186,15 +193,17 @@ export class RemoteStore implements GraphStore {
       await this.runUpdates(this.insertOps(batch.add));
     } else {
       // Every replaced graph (drop, then its inserts) and the shared triples, packed into few requests.
-      const ops: UpdateOp[] = [];
-      // Dropping a graph that does not exist still costs the server a scan; most graphs of an ingest are new.
+      // One unit per graph: its DROP (only if it exists: dropping a graph that does not exist still
+      // costs the server a scan, and most graphs of an ingest are new) and its inserts, kept in order.
       const existing = await this.existingGraphs([...batch.replace.keys()]);
-      for (const [graph, quads] of batch.replace) {
-        if (existing.has(graph)) ops.push({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 });
-        ops.push(...this.insertOps(quads));
+      const units = new Map<string, UpdateOp[]>();
+      for (const [graph, quads] of batch.replace) units.set(graph, [...(existing.has(graph) ? [{ text: `DROP SILENT GRAPH <${graph}>`, triples: 0, graph }] : []), ...this.insertOps(quads)]);
+      for (const op of this.insertOps(batch.add)) {
+        const unit = units.get(op.graph);
+        if (unit) unit.push(op);
+        else units.set(op.graph, [op]);
       }
-      ops.push(...this.insertOps(batch.add));
-      await this.runUpdates(ops);
+      await this.runUnits([...units.values()]);
     }
     if (batch.rejected.length || batch.accepted.length) await this.writeQuarantine(batch);
     await this.touch();
@@ -218,7 +227,7 @@ export class RemoteStore implements GraphStore {
       }, 'Graph Store upload');
       return;
     }
-    await this.runUpdates([{ text: `DROP SILENT GRAPH <${graph}>`, triples: 0 }, ...this.insertOps(quads)]);
+    await this.runUpdates([{ text: `DROP SILENT GRAPH <${graph}>`, triples: 0, graph }, ...this.insertOps(quads)]);
   }
 
   /** INSERT DATA operations, one graph each, at most BLOCK_TRIPLES triples each; repeated triples sent once. */
@@ -235,31 +244,74 @@ export class RemoteStore implements GraphStore {
       const triples = [...set];
       for (let i = 0; i < triples.length; i += BLOCK_TRIPLES) {
         const block = triples.slice(i, i + BLOCK_TRIPLES).join('\n');
-        ops.push({ text: g ? `INSERT DATA { GRAPH <${g}> { ${block} } }` : `INSERT DATA { ${block} }`, triples: Math.min(BLOCK_TRIPLES, triples.length - i) });
+        ops.push({ text: g ? `INSERT DATA { GRAPH <${g}> { ${block} } }` : `INSERT DATA { ${block} }`, triples: Math.min(BLOCK_TRIPLES, triples.length - i), graph: g });
       }
     }
     return ops;
   }
 
-  /** Sends operations in order, as many per request as fit UPDATE_BYTES and REQUEST_TRIPLES. */
-  private async runUpdates(ops: UpdateOp[]): Promise<void> {
-    let batch: string[] = [];
+  /**
+   * Sends units (each one graph's operations, in order) packed into requests that fit UPDATE_BYTES
+   * and REQUEST_TRIPLES, `parallel` requests at a time. A unit larger than one request becomes a chain
+   * of requests sent one after another, so no graph's operations ever race each other.
+   */
+  private async runUnits(units: UpdateOp[][]): Promise<void> {
+    const jobs: string[][] = [];
+    let request: string[] = [];
     let bytes = 0;
     let triples = 0;
-    const send = async (): Promise<void> => {
-      if (batch.length) await this.update1(batch.join(' ;\n'));
-      batch = [];
+    const close = (): void => {
+      if (request.length) jobs.push([request.join(' ;\n')]);
+      request = [];
       bytes = 0;
       triples = 0;
     };
+    for (const unit of units) {
+      const size = unit.reduce((a, op) => a + op.text.length, 0);
+      const count = unit.reduce((a, op) => a + op.triples, 0);
+      if (size > UPDATE_BYTES || count > REQUEST_TRIPLES) {
+        jobs.push(this.packed(unit));
+        continue;
+      }
+      if (request.length && (bytes + size > UPDATE_BYTES || triples + count > REQUEST_TRIPLES)) close();
+      request.push(...unit.map((op) => op.text));
+      bytes += size;
+      triples += count;
+    }
+    close();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length) for (const text of jobs[next++]) await this.update1(text);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.parallel, jobs.length) }, worker));
+  }
+
+  /** Operations packed in order into request texts. */
+  private packed(ops: UpdateOp[]): string[] {
+    const out: string[] = [];
+    let batch: string[] = [];
+    let bytes = 0;
+    let triples = 0;
     for (const op of ops) {
-      if (batch.length && (bytes + op.text.length > UPDATE_BYTES || triples + op.triples > REQUEST_TRIPLES)) await send();
+      if (batch.length && (bytes + op.text.length > UPDATE_BYTES || triples + op.triples > REQUEST_TRIPLES)) {
+        out.push(batch.join(' ;\n'));
+        batch = [];
+        bytes = 0;
+        triples = 0;
+      }
       batch.push(op.text);
       bytes += op.text.length;
       triples += op.triples;
     }
-    await send();
+    if (batch.length) out.push(batch.join(' ;\n'));
+    return out;
   }
+
+  /** Sends operations in order, as many per request as fit UPDATE_BYTES and REQUEST_TRIPLES. */
+  private async runUpdates(ops: UpdateOp[]): Promise<void> {
+    for (const text of this.packed(ops)) await this.update1(text);
+  }
+
 
   /** One update request, tried again when the server reports a deadlock (Virtuoso does on a fresh database). */
   private async update1(text: string): Promise<void> {

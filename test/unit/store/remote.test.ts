@@ -28,6 +28,9 @@ describe('remote store settings', () => {
     expect(s).toMatchObject({ query: 'https://db.example.org/repositories/h', update: 'https://db.example.org/repositories/h/statements', credentials: { user: 'u', password: 'p' } });
     expect(remoteSettings('sparql+http://h/sparql', { HARMONIA_SPARQL_TOKEN: 't' }).credentials).toEqual({ token: 't' });
     expect(() => remoteSettings('sparql+http://u:secret@h/sparql', {})).toThrow(/no credentials in the store URL/);
+    expect(remoteSettings('sparql+http://h/sparql', {}).parallel).toBe(1);
+    expect(remoteSettings('sparql+http://h/sparql', { HARMONIA_SPARQL_PARALLEL: '8' }).parallel).toBe(8);
+    expect(() => remoteSettings('sparql+http://h/sparql', { HARMONIA_SPARQL_PARALLEL: 'many' })).toThrow(/HARMONIA_SPARQL_PARALLEL: expected a whole number from 1 to 64/);
   });
 
   test('a URL of another scheme is refused, not taken for a directory', async () => {
