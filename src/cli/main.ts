@@ -9,6 +9,7 @@ import { register as ingest } from './commands/ingest.js';
 import { register as learn } from './commands/learn.js';
 import { register as mirror } from './commands/mirror.js';
 import { register as query } from './commands/query.js';
+import { register as quarantine } from './commands/quarantine.js';
 import { register as retrieve } from './commands/retrieve.js';
 import { register as serve } from './commands/serve.js';
 import { register as stats } from './commands/stats.js';
@@ -26,7 +27,7 @@ const program = new Command('harmonia')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
+for (const register of [ingest, quarantine, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
 
 try {
   await program.parseAsync(process.argv);

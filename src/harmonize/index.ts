@@ -1,7 +1,7 @@
 // The harmonize stage: phenotype records (structural checks with JSON paths, HPO id normalisation, ages)
 // and every other modality, each step a pure function with a provenance record; ComBat in its own file;
 // dispatch.ts reads and harmonizes one manifest record with the versioned config.
-export { checkPhenopacket, asPhenopacket, type Problem } from './check.js';
+export { checkPhenopacket, checkPhenopacketRecord, asPhenopacket, DEFAULT_CHECK_LIMITS, type Problem, type CheckLimits, type CheckResult } from './check.js';
 export { normaliseFeatures, type TermIssue, type NormalisedFeature } from './normalise.js';
 export { durationToYears, gestationalToYears } from './age.js';
 export { runStep, checksum, type StepProvenance, type NdArray } from './provenance.js';

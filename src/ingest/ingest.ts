@@ -1,9 +1,11 @@
 import type { Quad } from 'n3';
-import { asPhenopacket, checkPhenopacket } from '../harmonize/index.js';
+import { existsSync } from 'node:fs';
+import { asPhenopacket, checkPhenopacketRecord, DEFAULT_CHECK_LIMITS } from '../harmonize/check.js';
 import { mapPhenopacket, type MappedPatient } from '../map/index.js';
 import { HX, ONTOLOGY_GRAPH, VOCAB_GRAPH } from '../model/index.js';
 import { ontologyQuads, vocabularyQuads, type Ontology } from '../ontology/index.js';
-import { describeOrigin, phenopacketFileEntries, readJsonDocuments, type Origin, type RecordEntry, type SourceRecord } from '../sources/index.js';
+import { describeOrigin, phenopacketFileEntries, type Origin, type RecordEntry, type SourceRecord } from '../sources/index.js';
+import { DEFAULT_READ_LIMITS, readJsonDocuments } from '../sources/read.js';
 import type { GraphStore, QuarantineEntry } from '../store/index.js';
 import { ShapeValidator } from '../validate/index.js';
 
@@ -14,6 +16,8 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Collects the phenopackets' `files` entries that name records Harmonia reads (VCF, NIfTI, ...). */
   recordFiles?: RecordEntry[];
+  /** Bounds on one record (depth, string, record and zip entry sizes); defaults in DEFAULT_INGEST_LIMITS. */
+  limits?: Partial<IngestLimits>;
 }
 
 export interface IngestProgress {
@@ -28,6 +32,9 @@ export interface IngestSummary extends IngestProgress {
   replaced: number;
   /** Term notes (alt_id, obsolete, unknown) recorded on accepted patients. */
   termIssues: number;
+  /** Lines of `rejections` that are notes, not rejections: duplicates, unknown fields, skipped folders. */
+  notes?: number;
+  /** Rejected records, and notes (stage `note`, `duplicate` or `files`) on accepted ones. */
   rejections: { id?: string; file: string; entry?: string; line?: number; stage: string; reason: string }[];
   triplesAdded: number;
   storeTriples: number;
@@ -42,73 +49,189 @@ export async function ensureOntology(store: GraphStore, ontology: Ontology): Pro
   return true;
 }
 
+/** Every bound on one record, each refused with a clear reason (see docs/ingest.md). */
+export interface IngestLimits {
+  maxDepth: number;
+  maxStringLength: number;
+  maxRecordBytes: number;
+  maxEntryBytes: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxDepth: DEFAULT_READ_LIMITS.maxDepth,
+  maxStringLength: DEFAULT_CHECK_LIMITS.maxStringLength,
+  maxRecordBytes: DEFAULT_READ_LIMITS.maxRecordBytes,
+  maxEntryBytes: DEFAULT_READ_LIMITS.maxEntryBytes,
+};
+
 /**
  * Sources -> check -> harmonise -> map -> validate -> store, in batches that are each committed
  * atomically. A record that fails any step goes to quarantine with its reason; the rest goes on.
  * An unchanged phenopacket (same content hash) is skipped, a changed one replaces its graph.
  */
 export async function ingestPhenopackets(store: GraphStore, sources: string[], options: IngestOptions = {}): Promise<IngestSummary> {
+  const limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+  return ingestDocuments(store, (onNote) => readJsonDocuments(sources, { limits, onNote }), options);
+}
+
+export interface RetrySummary extends IngestSummary {
+  retry: {
+    /** Quarantined phenopacket records looked for again. */
+    entries: number;
+    /** Of those, re-read from their source file (it is still there). */
+    fromFiles: number;
+    /** Of those, taken from the record JSON the quarantine kept (the source file is gone). */
+    fromStored: number;
+    /** Not retried: the file is gone and no record was kept (it never parsed), or the entry/line is no longer in the file. */
+    missing: { file: string; entry?: string; line?: number; id?: string; why: string }[];
+    /** Entries of other kinds (mapped rows, manifest records): re-run that ingest instead. */
+    otherKinds: number;
+  };
+}
+
+const PHENOPACKET_SOURCE = /\.(json|jsonl|ndjson|jsonl\.gz|ndjson\.gz|zip)$/i;
+
+/**
+ * Takes quarantined phenopackets back once they are fixed: each quarantined record is re-read from its
+ * file, entry and line when the file is still there, or else from the record JSON the quarantine kept;
+ * then it goes through the whole pipeline again. Fixed ones are stored and leave the quarantine; those
+ * still wrong stay, with their new reasons.
+ */
+export async function retryQuarantine(store: GraphStore, options: IngestOptions = {}): Promise<RetrySummary> {
+  const limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+  const all = await store.quarantine();
+  const entries = all.filter((e) => PHENOPACKET_SOURCE.test(e.file));
+  const onDisk = entries.filter((e) => existsSync(e.file));
+  const gone = entries.filter((e) => !existsSync(e.file));
+  const retry: RetrySummary['retry'] = { entries: entries.length, fromFiles: 0, fromStored: 0, missing: [], otherKinds: all.length - entries.length };
+  const matches = (e: QuarantineEntry, o: Origin): boolean =>
+    e.file === o.file && (o.entry === undefined || e.entry === undefined || e.entry === o.entry) && (o.line === undefined || e.line === undefined || e.line === o.line);
+  const found = new Set<QuarantineEntry>();
+  async function* records(onNote: (o: Origin, n: string) => void): AsyncGenerator<SourceRecord> {
+    const files = [...new Set(onDisk.map((e) => e.file))];
+    for (const file of files) {
+      const here = onDisk.filter((e) => e.file === file);
+      // Only the quarantined entries and lines: the rest of an archive is not inflated again.
+      for await (const rec of readJsonDocuments([file], { limits, onNote, want: (o) => here.some((e) => matches(e, o)) })) {
+        const e = here.find((q) => matches(q, rec.origin));
+        if (!e) continue;
+        found.add(e);
+        retry.fromFiles++;
+        yield rec;
+      }
+    }
+    for (const e of gone) {
+      const origin: Origin = { file: e.file, ...(e.entry ? { entry: e.entry } : {}), ...(e.line ? { line: e.line } : {}) };
+      if (e.record === undefined) continue;
+      found.add(e);
+      retry.fromStored++;
+      yield { origin, json: structuredClone(e.record) };
+    }
+  }
+  const summary = await ingestDocuments(store, records, options);
+  for (const e of entries) {
+    if (found.has(e)) continue;
+    const why = existsSync(e.file) ? 'this entry or line is no longer in the file' : 'the file is gone and the record never parsed, so none was kept';
+    retry.missing.push({ file: e.file, entry: e.entry, line: e.line, id: e.id, why });
+  }
+  return { ...summary, retry };
+}
+
+type DocumentSource = (onNote: (origin: Origin, note: string) => void) => AsyncIterable<SourceRecord>;
+
+async function ingestDocuments(store: GraphStore, documents: DocumentSource, options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const ontology = await store.ontology();
   if (!ontology) throw new Error('no HPO in the store yet: pass --hpo FILE (hp.json or hp.obo) on the first ingest');
   const validator = options.validator ?? ShapeValidator.fromFile();
   const batchSize = options.batchSize ?? 1000;
+  const limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+  // Content hashes of what the store holds (as of the last commit) and of what this batch would write.
   const known = new Map<string, string>();
   for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
-  const summary: IngestSummary = { read: 0, accepted: 0, rejected: 0, unchanged: 0, replaced: 0, termIssues: 0, rejections: [], triplesAdded: 0, storeTriples: 0, seconds: 0 };
-  let pending: { rec: SourceRecord; mapped: MappedPatient; files: RecordEntry[] }[] = [];
+  const previous = new Set(known.keys());
+  const summary: IngestSummary = { read: 0, accepted: 0, rejected: 0, unchanged: 0, replaced: 0, termIssues: 0, notes: 0, rejections: [], triplesAdded: 0, storeTriples: 0, seconds: 0 };
+  let pending: Pending[] = [];
+  const pendingHash = new Map<string, string>();
   let rejected: QuarantineEntry[] = [];
-  const seenThisRun = new Map<string, Origin>();
+  let unchanged: string[] = [];
+  /** Where the record of each id that this run stored came from. */
+  const storedThisRun = new Map<string, Origin>();
+  const lastPending = (id: string): Origin | undefined => pending.findLast((p) => p.mapped.id === id)?.rec.origin;
 
-  const reject = (rec: SourceRecord, stage: QuarantineEntry['stage'], reasons: QuarantineEntry['reasons'], id?: string): void => {
+  const note = (origin: Origin, stage: string, reason: string, id?: string): void => {
+    summary.notes = (summary.notes ?? 0) + 1;
+    summary.rejections.push({ ...(id ? { id } : {}), ...origin, stage, reason });
+  };
+  /** Records rejected before validation whose id has another record in this run: noted once the batch is decided. */
+  let rejectedTwins: { origin: Origin; id: string }[] = [];
+  const reject = (rec: SourceRecord, stage: QuarantineEntry['stage'], reasons: QuarantineEntry['reasons'], id?: string, kept?: Origin): void => {
     const entry: QuarantineEntry = { ...rec.origin, stage, reasons, record: rec.json, at: new Date().toISOString() };
     if (id) entry.id = id;
     rejected.push(entry);
     summary.rejected++;
     summary.rejections.push({ id, ...rec.origin, stage, reason: reasons.map((r) => (r.path ? `${r.path}: ` : '') + r.message).join('; ') });
+    // A wrong record never displaces a good one with the same id: say which one stays.
+    if (id && kept) note(rec.origin, 'duplicate', `phenopacket id ${id} appears again here, but this record is rejected: the one from ${describeOrigin(kept)} is kept`, id);
   };
 
   /** Validates the pending patients together, then commits the conforming ones and the rejections. */
   const flush = async (): Promise<void> => {
-    if (pending.length === 0 && rejected.length === 0) return;
+    if (pending.length === 0 && rejected.length === 0 && unchanged.length === 0 && rejectedTwins.length === 0) return;
     const violations = await validator.validateMany(pending.map((p) => p.mapped.quads));
+    // Two valid records with one id: the later wins, as a re-ingest would. An invalid one never wins.
+    const winner = new Map<string, number>();
+    pending.forEach((p, i) => void (violations.get(i) || winner.set(p.mapped.id, i)));
     const replace = new Map<string, Quad[]>();
     const shared: Quad[] = [];
     const accepted: string[] = [];
     pending.forEach(({ rec, mapped, files }, i) => {
+      const id = mapped.id;
       const v = violations.get(i);
+      const w = winner.get(id);
       if (v) {
-        known.delete(mapped.id);
-        return reject(rec, 'validate', v.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, severity: x.severity, value: x.value })), mapped.id);
+        const kept = w !== undefined ? pending[w].rec.origin : storedThisRun.get(id);
+        return reject(rec, 'validate', v.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, severity: x.severity, value: x.value })), id, kept);
       }
+      if (w !== i) return note(rec.origin, 'duplicate', `phenopacket id ${id} appears again in ${describeOrigin(pending[w!].rec.origin)}; the later record replaces this one`, id);
+      const earlier = storedThisRun.get(id);
+      if (earlier) note(earlier, 'duplicate', `phenopacket id ${id} appears again in ${describeOrigin(rec.origin)}; the later record replaces this one`, id);
+      storedThisRun.set(id, rec.origin);
+      known.set(id, mapped.contentHash);
       replace.set(mapped.graph, mapped.quads);
       for (const q of mapped.shared) shared.push(q);
       options.recordFiles?.push(...files);
-      accepted.push(mapped.id);
+      accepted.push(id);
       summary.accepted++;
       summary.triplesAdded += mapped.quads.length;
       summary.termIssues += mapped.issues.length;
-      if (previous.has(mapped.id)) summary.replaced++;
+      if (previous.has(id)) summary.replaced++;
     });
+    for (const t of rejectedTwins) {
+      const kept = storedThisRun.get(t.id);
+      if (kept) note(t.origin, 'duplicate', `phenopacket id ${t.id} appears again here, but this record is rejected: the one from ${describeOrigin(kept)} is kept`, t.id);
+    }
+    rejectedTwins = [];
     await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged] });
     pending = [];
+    pendingHash.clear();
     rejected = [];
     unchanged = [];
   };
-  const previous = new Set(known.keys());
-  let unchanged: string[] = [];
 
-  for await (const rec of readJsonDocuments(sources)) {
+  for await (const rec of documents((origin, text) => note(origin, 'note', text))) {
     summary.read++;
     if (rec.error) reject(rec, 'read', [{ path: rec.error.path, message: rec.error.reason }]);
     else {
       try {
         prepare(rec);
       } catch (e) {
-        // Whatever a record does to the mapper (a wrong type the check let through, a lone surrogate
-        // in an id, nesting too deep), it goes to quarantine alone and the ingest goes on.
+        // Whatever a record does to the mapper that the check did not foresee, it goes to quarantine
+        // alone and the ingest goes on.
         const rawId = (rec.json as { id?: unknown } | undefined)?.id;
-        reject(rec, 'map', [{ path: '$', message: `cannot map this record: ${(e as Error).message}` }], typeof rawId === 'string' ? rawId : undefined);
+        const id = typeof rawId === 'string' ? rawId : undefined;
+        reject(rec, 'map', [{ path: '$', message: `cannot map this record: ${(e as Error).message}` }], id);
+        if (id) rejectedTwins.push({ origin: rec.origin, id });
       }
     }
     if (pending.length + rejected.length >= batchSize) await flush();
@@ -120,11 +243,17 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
   return summary;
 
   function prepare(rec: SourceRecord): void {
-    const problems = checkPhenopacket(rec.json);
+    const { problems, notes } = checkPhenopacketRecord(rec.json, limits);
     const rawId = (rec.json as { id?: unknown })?.id;
-    const id = typeof rawId === 'string' ? rawId : undefined;
-    if (problems.length) return reject(rec, 'check', problems.map((p) => ({ path: p.path, message: p.reason })), id);
+    // An id that is not valid text (a lone surrogate) cannot name a patient or a quarantine entry.
+    const id = typeof rawId === 'string' && !problems.some((p) => p.path === '$.id') ? rawId : undefined;
+    if (problems.length) {
+      reject(rec, 'check', problems.map((p) => ({ path: p.path, message: p.reason })), id);
+      if (id) rejectedTwins.push({ origin: rec.origin, id });
+      return;
+    }
     const pp = asPhenopacket(rec.json);
+    if (notes.length) note(rec.origin, 'note', notes.map((n) => `${n.path}: ${n.reason}`).join('; '), pp.id);
     let files: RecordEntry[] = [];
     if (options.recordFiles) {
       try {
@@ -137,22 +266,22 @@ export async function ingestPhenopackets(store: GraphStore, sources: string[], o
       }
     }
     const mapped = mapPhenopacket(pp, ontology, rec.origin);
-    const earlier = seenThisRun.get(pp.id);
-    if (earlier) {
-      // Two records with one id in one run: the later wins, as a re-ingest would; say so.
-      summary.rejections.push({ id: pp.id, ...earlier, stage: 'duplicate', reason: `phenopacket id ${pp.id} appears again in ${describeOrigin(rec.origin)}; the later record replaces this one` });
-      const i = pending.findIndex((p) => p.mapped.id === pp.id);
-      if (i >= 0) pending.splice(i, 1);
-    }
-    seenThisRun.set(pp.id, rec.origin);
-    if (known.get(pp.id) === mapped.contentHash) {
-      // Stored already: its files are still its records (each is skipped again if unchanged).
+    const earlier = lastPending(pp.id) ?? storedThisRun.get(pp.id);
+    if ((pendingHash.get(pp.id) ?? known.get(pp.id)) === mapped.contentHash) {
+      // The same content again: stored already (or about to be). Its files are still its records.
+      if (earlier) note(rec.origin, 'duplicate', `phenopacket id ${pp.id} appears again with the same content as in ${describeOrigin(earlier)}; one copy is kept`, pp.id);
       options.recordFiles?.push(...files);
       summary.unchanged++;
-      unchanged.push(pp.id);
+      if (!pendingHash.has(pp.id)) unchanged.push(pp.id);
       return;
     }
-    known.set(pp.id, mapped.contentHash);
+    pendingHash.set(pp.id, mapped.contentHash);
     pending.push({ rec, mapped, files });
   }
+}
+
+interface Pending {
+  rec: SourceRecord;
+  mapped: MappedPatient;
+  files: RecordEntry[];
 }

@@ -1,5 +1,5 @@
 // The sources layer: reading records from files, folders, archives and JSON Lines, with their origin.
-export { readJsonDocuments, countDocuments, describeOrigin, type Origin, type SourceRecord } from './read.js';
+export { readJsonDocuments, countDocuments, describeOrigin, DEFAULT_READ_LIMITS, type Origin, type SourceRecord, type ReadLimits, type ReadOptions } from './read.js';
 export type * from './phenopacket.js';
 export { readManifest, phenopacketFileEntries, MODALITIES, type Modality, type RecordEntry, type EntryProblem } from './manifest.js';
 export { readBids, isBidsRoot } from './bids.js';

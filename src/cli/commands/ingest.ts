@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadHarmonizationConfig } from '../../harmonize/dispatch.js';
-import { ensureOntology, ingestMapping, ingestPhenopackets, ingestRecords, type IngestProgress, type IngestSummary, type RecordIngestProgress, type RecordIngestSummary } from '../../ingest/index.js';
+import {
+  DEFAULT_INGEST_LIMITS, ensureOntology, ingestMapping, ingestPhenopackets, ingestRecords, retryQuarantine,
+  type IngestLimits, type IngestProgress, type IngestSummary, type RecordIngestProgress, type RecordIngestSummary, type RetrySummary,
+} from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
 import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
 import { countDocuments, isBidsRoot, readBids, readManifest, type EntryProblem, type RecordEntry } from '../../sources/index.js';
@@ -22,12 +25,19 @@ export function register(program: Command): void {
     .option('--arrays <dir>', 'with a remote store (required there when records are ingested): where harmonized arrays (.npy) are written')
     .option('--batch <n>', 'patients per atomic commit', '1000')
     .option('--json', 'print the summary as JSON')
+    .option('--strict', `exit with status ${STRICT_EXIT} when any record is rejected (the others are still stored)`)
+    .option('--retry-quarantine', 'read the quarantined phenopackets again (from their files, or from the kept record JSON when a file is gone) and take the fixed ones back')
+    .option('--max-depth <n>', 'deepest nesting of arrays and objects in one record', String(DEFAULT_INGEST_LIMITS.maxDepth))
+    .option('--max-string <size>', 'longest string in a record (e.g. 1M)', '1M')
+    .option('--max-record <size>', 'largest record: one file, zip entry or JSON Lines line (e.g. 16M)', '16M')
+    .option('--max-entry <size>', 'largest zip entry once inflated (e.g. 64M)', '64M')
     .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files; BIDS dataset folders')
     .action(async (given: string[], opts) => {
+      const limits = parseLimits(opts);
       const bids = given.filter((s) => isDir(s) && isBidsRoot(s));
       const sources = given.filter((s) => !bids.includes(s));
       const manifests: string[] = opts.manifest ?? [];
-      if (!opts.mapping && sources.length === 0 && !opts.hpo && manifests.length === 0 && bids.length === 0) throw new CliError('nothing to ingest: give phenopacket sources, --manifest, a BIDS folder, --mapping or --hpo');
+      if (!opts.mapping && sources.length === 0 && !opts.hpo && manifests.length === 0 && bids.length === 0 && !opts.retryQuarantine) throw new CliError('nothing to ingest: give phenopacket sources, --manifest, a BIDS folder, --mapping, --hpo or --retry-quarantine');
       // Every file and setting is checked before the store is opened.
       if (opts.config) loadHarmonizationConfig(opts.config);
       const records = gatherRecords(manifests, bids);
@@ -40,6 +50,12 @@ export function register(program: Command): void {
         }
         const progress = progressLine();
         let summary: IngestSummary | undefined;
+        let retried: RetrySummary | undefined;
+        if (opts.retryQuarantine) {
+          const started = Date.now();
+          retried = await retryQuarantine(store, { batchSize: Number(opts.batch), limits, onProgress: (p) => progress.update(progressText(p, undefined, started)) });
+          progress.done();
+        }
         if (opts.mapping) {
           const overrides = Object.fromEntries((opts.source ?? []).map((s: string) => {
             const i = s.indexOf('=');
@@ -53,6 +69,7 @@ export function register(program: Command): void {
           const fromPhenopackets: RecordEntry[] = [];
           summary = await ingestPhenopackets(store, sources, {
             batchSize: Number(opts.batch),
+            limits,
             recordFiles: fromPhenopackets,
             onProgress: (p) => progress.update(progressText(p, total, started)),
           });
@@ -72,16 +89,57 @@ export function register(program: Command): void {
           });
           progress.done();
         }
-        const out = recordSummary ? { ...(summary ?? {}), records: recordSummary } : summary;
-        if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
-        else {
+        if (opts.mapping && !(await store.ontology())) {
+          // Mapped rows are stored, but phenotype hierarchy queries, cohorts and similarity need HPO.
+          process.stderr.write(`this store has no HPO yet: add it with \`harmonia ingest --store ${opts.store} --hpo FILE\` (hp.json, hp.json.gz, hp.obo or hp.obo.gz); the mapped patients stay as they are\n`);
+        }
+        const rejected = (retried?.rejected ?? 0) + (summary?.rejected ?? 0) + (recordSummary?.rejected ?? 0);
+        const read = (retried?.read ?? 0) + (summary?.read ?? 0) + (recordSummary?.read ?? 0);
+        if (opts.json) {
+          const out = { ...(summary ?? {}), ...(recordSummary ? { records: recordSummary } : {}), ...(retried ? { retried } : {}) };
+          process.stdout.write(JSON.stringify(out) + '\n');
+        } else {
+          if (retried) printRetry(retried);
           if (summary) printSummary(summary);
           if (recordSummary) printRecordSummary(recordSummary);
+          // The last line always says whether anything was rejected.
+          process.stdout.write(rejected ? `${rejected} of ${read} records rejected: see \`harmonia quarantine --store ${opts.store}\`\n` : `${read} records read, none rejected\n`);
+        }
+        if (opts.strict && rejected) {
+          process.stderr.write(`harmonia: --strict: ${rejected} records rejected (exit status ${STRICT_EXIT})\n`);
+          process.exitCode = STRICT_EXIT;
         }
       } finally {
         await store.close();
       }
     });
+}
+
+/** The exit status of an ingest with `--strict` that rejected records (1 is any other error). */
+export const STRICT_EXIT = 3;
+
+/** `65536`, `64k`, `16M`, `1G` (powers of 1024) into bytes; anything else is a clear error. */
+export function parseSize(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?$/.exec(String(text).trim());
+  const n = m ? Math.floor(Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase())) : NaN;
+  if (!(n > 0) || !Number.isSafeInteger(n)) throw new CliError(`${option} ${text}: expected a size such as 65536, 64k, 16M or 1G`);
+  return n;
+}
+
+function parseLimits(opts: { maxDepth: string; maxString: string; maxRecord: string; maxEntry: string }): IngestLimits {
+  const depth = Number(opts.maxDepth);
+  if (!Number.isInteger(depth) || depth < 4 || depth > 10_000) throw new CliError(`--max-depth ${opts.maxDepth}: expected a whole number from 4 to 10000`);
+  return { maxDepth: depth, maxStringLength: parseSize(opts.maxString, '--max-string'), maxRecordBytes: parseSize(opts.maxRecord, '--max-record'), maxEntryBytes: parseSize(opts.maxEntry, '--max-entry') };
+}
+
+function printRetry(r: RetrySummary): void {
+  const out = process.stdout;
+  const q = r.retry;
+  out.write(`retried ${q.entries} quarantined phenopackets: ${q.fromFiles} re-read from their files, ${q.fromStored} from the record kept in the quarantine (file gone); ${r.accepted} taken back, ${r.unchanged} already stored, ${r.rejected} still rejected\n`);
+  for (const m of q.missing.slice(0, 20)) out.write(`  not retried: ${m.file}${m.entry ? '!' + m.entry : ''}${m.line ? ':' + m.line : ''}${m.id ? ` (${m.id})` : ''}: ${m.why}\n`);
+  if (q.missing.length > 20) out.write(`  ... and ${q.missing.length - 20} more not retried\n`);
+  if (q.otherKinds) out.write(`  ${q.otherKinds} quarantined rows of mappings or manifests: re-run that ingest (--mapping / --manifest) to retry them\n`);
+  for (const x of r.rejections.filter((x) => x.stage !== 'note').slice(0, 50)) out.write(`  ${x.stage === 'duplicate' ? 'note' : 'still rejected'}: ${x.file}${x.entry ? '!' + x.entry : ''}${x.line ? ':' + x.line : ''}${x.id ? ` (${x.id})` : ''}: ${x.reason}\n`);
 }
 
 function isDir(p: string): boolean {
@@ -143,7 +201,7 @@ function printSummary(s: IngestSummary): void {
   out.write(`read ${s.read} records: ${s.accepted} accepted (${s.replaced} replaced), ${s.unchanged} unchanged, ${s.rejected} rejected\n`);
   out.write(`${s.triplesAdded} triples written, ${s.storeTriples} in the store, ${s.termIssues} term notes, ${s.seconds} s\n`);
   for (const r of s.rejections.slice(0, 50)) {
-    out.write(`  ${r.stage === 'duplicate' ? 'replaced' : r.stage === 'files' ? 'note' : 'rejected'}: ${r.file}${r.entry ? '!' + r.entry : ''}${r.line ? ':' + r.line : ''}${r.id ? ` (${r.id})` : ''}: ${r.reason}\n`);
+    out.write(`  ${r.stage === 'duplicate' || r.stage === 'files' || r.stage === 'note' ? 'note' : 'rejected'}: ${r.file}${r.entry ? '!' + r.entry : ''}${r.line ? ':' + r.line : ''}${r.id ? ` (${r.id})` : ''}: ${r.reason}\n`);
   }
-  if (s.rejections.length > 50) out.write(`  ... and ${s.rejections.length - 50} more (see \`harmonia stats --store DIR --json\` and the quarantine)\n`);
+  if (s.rejections.length > 50) out.write(`  ... and ${s.rejections.length - 50} more (see \`harmonia quarantine --store DIR\`)\n`);
 }
