@@ -155,6 +155,8 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   const pendingHash = new Map<string, string>();
   let rejected: QuarantineEntry[] = [];
   let unchanged: string[] = [];
+  /** Where this batch's stored and unchanged records were read: older quarantine entries from there are stale. */
+  let acceptedFrom: Origin[] = [];
   /** Where the record of each id that this run stored came from. */
   const storedThisRun = new Map<string, Origin>();
   const lastPending = (id: string): Origin | undefined => pending.findLast((p) => p.mapped.id === id)?.rec.origin;
@@ -177,7 +179,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
 
   /** Validates the pending patients together, then commits the conforming ones and the rejections. */
   const flush = async (): Promise<void> => {
-    if (pending.length === 0 && rejected.length === 0 && unchanged.length === 0 && rejectedTwins.length === 0) return;
+    if (pending.length === 0 && rejected.length === 0 && unchanged.length === 0 && acceptedFrom.length === 0 && rejectedTwins.length === 0) return;
     const violations = await validator.validateMany(pending.map((p) => p.mapped.quads));
     // Two valid records with one id: the later wins, as a re-ingest would. An invalid one never wins.
     const winner = new Map<string, number>();
@@ -202,6 +204,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       for (const q of mapped.shared) shared.push(q);
       options.recordFiles?.push(...files);
       accepted.push(id);
+      acceptedFrom.push(rec.origin);
       summary.accepted++;
       summary.triplesAdded += mapped.quads.length;
       summary.termIssues += mapped.issues.length;
@@ -212,11 +215,12 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       if (kept) note(t.origin, 'duplicate', `phenopacket id ${t.id} appears again here, but this record is rejected: the one from ${describeOrigin(kept)} is kept`, t.id);
     }
     rejectedTwins = [];
-    await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged] });
+    await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged], acceptedFrom });
     pending = [];
     pendingHash.clear();
     rejected = [];
     unchanged = [];
+    acceptedFrom = [];
   };
 
   for await (const rec of documents((origin, text) => note(origin, 'note', text))) {
@@ -273,6 +277,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       options.recordFiles?.push(...files);
       summary.unchanged++;
       if (!pendingHash.has(pp.id)) unchanged.push(pp.id);
+      acceptedFrom.push(rec.origin);
       return;
     }
     pendingHash.set(pp.id, mapped.contentHash);

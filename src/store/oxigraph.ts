@@ -6,6 +6,7 @@ import { Ontology, type OntologyData } from '../ontology/index.js';
 import { fileChunks, writeAtomic } from './files.js';
 import { acquireLock } from './lock.js';
 import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
+import { mergeQuarantine } from './quarantine.js';
 
 const MANIFEST = 'harmonia-store.json';
 /** Where harmonized arrays of records are written, relative to the store directory. */
@@ -164,7 +165,7 @@ export class OxigraphStore implements GraphStore {
       writeAtomic(join(this.dir, file), [text]);
       writeAtomic(join(this.dir, replaces), [JSON.stringify([...batch.replace.keys()])]);
       next.segments.push({ kind: 'quads', file, replaces });
-      const quarantine = this.mergeQuarantine(batch);
+      const quarantine = mergeQuarantine(this.quarantined, batch);
       if (quarantine !== this.quarantined) {
         next.quarantine = this.nextFile('quarantine.json');
         writeAtomic(join(this.dir, next.quarantine), [JSON.stringify(quarantine)]);
@@ -189,16 +190,6 @@ export class OxigraphStore implements GraphStore {
     // Replaced graphs free their quads, but an upper bound is what keeps the heap safe.
     if (this.store.size + incoming <= this.maxQuads) return;
     throw new Error(`${this.dir}: this batch would take the embedded store to ${this.store.size + incoming} quads, past its limit of ${this.maxQuads} (Oxigraph's 4 GiB WASM heap); nothing was written, the store is as after its last batch. Use a remote store for data of this size: --store sparql+http://host/sparql (docs/stores.md)`);
-  }
-
-  private mergeQuarantine(batch: StoreBatch): QuarantineEntry[] {
-    if (batch.rejected.length === 0 && batch.accepted.length === 0) return this.quarantined;
-    const accepted = new Set(batch.accepted);
-    const key = (e: QuarantineEntry): string => e.id ?? `${e.file}!${e.entry ?? ''}:${e.line ?? ''}`;
-    const newKeys = new Set(batch.rejected.map(key));
-    const kept = this.quarantined.filter((e) => !(e.id && accepted.has(e.id)) && !newKeys.has(key(e)));
-    if (kept.length === this.quarantined.length && batch.rejected.length === 0) return this.quarantined;
-    return [...kept, ...batch.rejected];
   }
 
   /** Rewrites the whole dataset as one segment and drops the log; same atomic manifest swap. */

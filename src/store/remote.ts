@@ -7,6 +7,7 @@ import { HttpClient, type Credentials } from './http.js';
 import { ntriplesTerm, parseJsonResult, plainRow, restoredDatatype, STAND_IN_DATATYPES, streamJsonBindings, writeBindings, writeBoolean, type Term } from './results.js';
 import type { OpenOptions } from './oxigraph.js';
 import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
+import { mergeQuarantine } from './quarantine.js';
 
 const { namedNode, literal, quad } = DataFactory;
 
@@ -205,7 +206,7 @@ export class RemoteStore implements GraphStore {
       }
       await this.runUnits([...units.values()]);
     }
-    if (batch.rejected.length || batch.accepted.length) await this.writeQuarantine(batch);
+    if (batch.rejected.length || batch.accepted.length || batch.acceptedFrom?.length) await this.writeQuarantine(batch);
     await this.touch();
   }
 
@@ -333,15 +334,12 @@ export class RemoteStore implements GraphStore {
 
   private async writeQuarantine(batch: StoreBatch): Promise<void> {
     const current = await this.quarantine();
-    const accepted = new Set(batch.accepted);
-    const key = (e: QuarantineEntry): string => e.id ?? `${e.file}!${e.entry ?? ''}:${e.line ?? ''}`;
-    const fresh = new Set(batch.rejected.map(key));
-    const kept = current.filter((e) => !(e.id && accepted.has(e.id)) && !fresh.has(key(e)));
-    if (kept.length === current.length && batch.rejected.length === 0) return;
+    const all = mergeQuarantine(current, batch);
+    if (all === current) return;
     const g = namedNode(QUARANTINE_GRAPH);
-    const all = [...kept, ...batch.rejected];
     await this.replaceGraph(QUARANTINE_GRAPH, all.map((e, i) => quad(namedNode(`${STORE}/quarantine/${i}`), namedNode(HX + 'entry'), literal(JSON.stringify(e)), g)));
   }
+
 
   async size(): Promise<number> {
     // Only Harmonia's graphs: servers keep their own system graphs in the same dataset. Counted per

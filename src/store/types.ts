@@ -24,6 +24,11 @@ export interface StoreBatch {
   rejected: QuarantineEntry[];
   /** Ids accepted in this batch: any earlier quarantine entry for them is cleared. */
   accepted: string[];
+  /**
+   * Places (file, entry, line) read and stored cleanly in this batch: earlier quarantine entries from
+   * the same place are cleared too, which reaches records that had no usable id when they were rejected.
+   */
+  acceptedFrom?: { file: string; entry?: string; line?: number }[];
 }
 
 export type ResultFormat = 'json' | 'xml' | 'csv' | 'tsv' | 'turtle' | 'ntriples' | 'nquads' | 'jsonld';

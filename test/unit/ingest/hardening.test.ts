@@ -117,4 +117,19 @@ describe('ingest hardening', () => {
     expect((await store.select(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id } ORDER BY ?id`)).map((x) => x.id)).toEqual(['PMID_1_Patient_1', 'PMID_1_Patient_2']);
     expect((await store.quarantine()).map((e) => e.file)).toEqual([truncated]);
   });
+
+  test('a record rejected without a usable id leaves the quarantine once its place holds a stored record', async () => {
+    const lines = join(dir.path, 'lines.jsonl');
+    writeFileSync(lines, [JSON.stringify(read(P1)), '{"id": ', JSON.stringify({ ...read(P2), id: 5 })].join('\n') + '\n');
+    const before = (await store.quarantine()).length;
+    expect(await ingestPhenopackets(store, [lines])).toMatchObject({ rejected: 2 });
+    const mine = (await store.quarantine()).filter((e) => e.file === lines);
+    expect(mine.map((e) => [e.line, e.id])).toEqual([[2, undefined], [3, undefined]]);
+    // Line 2 fixed; line 3 still wrong: only line 2's entry leaves.
+    writeFileSync(lines, [JSON.stringify(read(P1)), JSON.stringify({ ...read(P2), id: 'PMID_9_Patient_9' }), JSON.stringify({ ...read(P2), id: 5 })].join('\n') + '\n');
+    expect(await retryQuarantine(store)).toMatchObject({ accepted: 1, rejected: 1 });
+    const after = (await store.quarantine()).filter((e) => e.file === lines);
+    expect(after.map((e) => e.line)).toEqual([3]);
+    expect((await store.quarantine()).length).toBe(before + 1);
+  });
 });
