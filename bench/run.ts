@@ -38,7 +38,7 @@ if (only.size && !existsSync(latest)) process.stderr.write(`bench: no earlier re
 const results: Record<string, Record<string, unknown> | undefined> = {};
 for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
 // Modality readers, harmonizers and site effects: each reports { title, rows, peakRssMiB, notes }.
-const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'federation'];
+const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'knn', 'federation'];
 for (const name of TABLES) results[name] = run(name) ?? previous[name];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(latest, JSON.stringify(results, null, 1));

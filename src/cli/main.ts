@@ -3,6 +3,7 @@ import { softwareName } from './util.js';
 import { register as cohort } from './commands/cohort.js';
 import { register as combat } from './commands/combat.js';
 import { register as demo } from './commands/demo.js';
+import { register as dump } from './commands/dump.js';
 import { register as features } from './commands/features.js';
 import { register as harmonize } from './commands/harmonize.js';
 import { register as ingest } from './commands/ingest.js';
@@ -27,7 +28,7 @@ const program = new Command('harmonia')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, quarantine, query, serve, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
+for (const register of [ingest, quarantine, query, serve, dump, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
 
 try {
   await program.parseAsync(process.argv);

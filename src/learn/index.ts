@@ -15,3 +15,5 @@ export { Rng, hash32 } from './random.js';
 export { auroc, cosine } from './metrics.js';
 export { train, loadTrainedModel, modelVersion, modelDir, latestVersion, patientSplits, zeroShotMetrics, MODELS_DIR, type TrainOptions, type TrainProgress, type ModelCard, type TaskMetric } from './train.js';
 export { embedStore, classifyRecords, storedEmbeddings, encodeVector, decodeVector, embeddingGraph, resolveVersion, FLOAT32_BASE64, type EmbedSummary, type ClassifyRow, type EmbeddedItem, type EmbeddingKind } from './embed.js';
+// kNN inside SPARQL (SERVICE <https://w3id.org/harmonia/knn>) and hx:similarity for Comunica.
+export { KnnService, similarityFunctions, exactSpace, saveEmbeddings, embeddingsGraph as knnEmbeddingsGraph, DEFAULT_K, MAX_K, EXACT_MAX, HNSW_EXPANSION, type Neighbour, type NearestOptions, type KnnOptions } from './knn.js';

@@ -2,7 +2,11 @@ import sparqljs from 'sparqljs';
 import { OBO, RDFS } from '../model/namespaces.js';
 import type { Ontology } from '../ontology/index.js';
 import type { GraphStore, ResultFormat, Row, SerializedResult } from '../store/index.js';
+import { QueryError } from './errors.js';
 import { PathRewriter } from './optimize.js';
+import { callsFunction, findServiceClauses, resolveServiceClauses, SIMILARITY_FUNCTION, type RdfTerm, type ServiceProvider, type ServiceRow } from './services.js';
+
+export { QueryError };
 
 export type QueryKind = 'select' | 'ask' | 'construct' | 'describe' | 'update' | 'unknown';
 
@@ -13,17 +17,18 @@ export interface PreparedQuery {
   expandedPaths: number;
   /** The LIMIT that was imposed, when the query asked for more rows than allowed. */
   cappedAt?: number;
+  /**
+   * Custom SERVICE clauses (e.g. kNN) that each run evaluates and replaces by VALUES before the
+   * store sees `sparql`: their answers depend on the data, so they are not part of the cached text.
+   */
+  services?: number;
 }
 
 export interface EngineOptions {
   /** Most rows a SELECT may return; larger or missing LIMITs are capped. */
   maxRows?: number;
-}
-
-export class QueryError extends Error {
-  constructor(message: string, readonly status = 400) {
-    super(message);
-  }
+  /** Evaluators of custom SERVICE clauses, by their SERVICE IRI (src/query/services.ts). */
+  services?: ServiceProvider[];
 }
 
 /**
@@ -36,12 +41,15 @@ export class QueryEngine {
   private readonly generator = new sparqljs.Generator({});
   private rewriter?: PathRewriter;
   private readonly cache = new Map<string, PreparedQuery>();
+  private readonly providers: ReadonlyMap<string, ServiceProvider>;
 
   private constructor(
     private readonly store: GraphStore,
     private readonly ontology: Ontology | undefined,
     private readonly options: EngineOptions = {},
-  ) {}
+  ) {
+    this.providers = new Map((options.services ?? []).map((p) => [p.iri, p]));
+  }
 
   /** An engine over `store`, having checked whether ontology paths can be expanded exactly. */
   static async create(store: GraphStore, ontology: Ontology | undefined, options: EngineOptions = {}): Promise<QueryEngine> {
@@ -95,28 +103,63 @@ export class QueryEngine {
     }
     if (parsed.type === 'update') return { kind: 'update', sparql, expandedPaths: 0 };
     const kind = (parsed.queryType ?? 'unknown').toLowerCase() as QueryKind;
+    const services = this.checkExtensions(parsed, sparql);
     // One parse, both changes on the same syntax tree, one serialisation (only if something changed).
     const expandedPaths = this.rewriter && sparql.includes('subClassOf') ? this.rewriter.rewriteParsed(parsed) : 0;
     const max = this.options.maxRows;
     const cap = kind === 'select' && max && (parsed.limit === undefined || parsed.limit > max) ? max : undefined;
     if (cap) parsed.limit = cap;
     const text = expandedPaths || cap ? this.generator.stringify(parsed as never) : sparql;
-    return { kind, sparql: text, expandedPaths, ...(cap ? { cappedAt: cap } : {}) };
+    return { kind, sparql: text, expandedPaths, ...(cap ? { cappedAt: cap } : {}), ...(services ? { services } : {}) };
+  }
+
+  /** Checks custom SERVICE clauses (planned, so a malformed one fails here) and extension functions; counts the clauses. */
+  private checkExtensions(parsed: object, sparql: string): number {
+    if (sparql.includes('similarity') && callsFunction(parsed, SIMILARITY_FUNCTION)) {
+      throw new QueryError(`<${SIMILARITY_FUNCTION}>() is an extension function for queries that Comunica runs (docs/learning.md, kNN in SPARQL); this store cannot call it: use SERVICE <https://w3id.org/harmonia/knn> { ?p hx:similarTo ?t ; hx:score ?s } (the same cosine) instead`);
+    }
+    return /service/i.test(sparql) ? findServiceClauses(parsed, this.providers).length : 0;
+  }
+
+  /**
+   * The text the store runs: with custom SERVICE clauses evaluated into VALUES blocks for this run
+   * (their targets looked up over the whole store; the query's own dataset then restricts the join).
+   */
+  async storeText(prepared: PreparedQuery): Promise<string> {
+    if (!prepared.services) return prepared.sparql;
+    const parsed = this.parser.parse(prepared.sparql) as { where?: never[]; from?: unknown };
+    await resolveServiceClauses(parsed, findServiceClauses(parsed, this.providers), (q) => this.bindings(q));
+    return this.generator.stringify(parsed as never);
+  }
+
+  /** Typed rows (IRIs told from literals), which custom SERVICE clauses need for their inputs. */
+  private async bindings(sparql: string): Promise<ServiceRow[]> {
+    const { body } = await this.store.serialize(sparql, 'json');
+    const json = JSON.parse(body) as { results: { bindings: Record<string, { type: string; value: string; datatype?: string; 'xml:lang'?: string }>[] } };
+    return json.results.bindings.map((b) => Object.fromEntries(Object.entries(b).map(([v, t]) => [v, jsonTerm(t)])));
   }
 
   async run(sparql: string, format: ResultFormat): Promise<{ prepared: PreparedQuery; result: SerializedResult }> {
     const prepared = this.prepare(sparql);
     if (prepared.kind === 'update') throw new QueryError('this is a SPARQL Update; send it to the update endpoint', 400);
     try {
-      return { prepared, result: await this.store.serialize(prepared.sparql, format) };
+      return { prepared, result: await this.store.serialize(await this.storeText(prepared), format) };
     } catch (e) {
+      if (e instanceof QueryError) throw e;
       const message = String((e as Error).message ?? e);
       throw new QueryError(/^error at \d+:\d+/.test(message) ? `SPARQL syntax error: ${message}` : `query failed: ${message}`);
     }
   }
 
   /** SELECT rows as plain values, with the same rewriting (for our own modules' queries). */
-  select(sparql: string): Promise<Row[]> {
-    return this.store.select(this.prepare(sparql).sparql);
+  async select(sparql: string): Promise<Row[]> {
+    return this.store.select(await this.storeText(this.prepare(sparql)));
   }
+}
+
+function jsonTerm(t: { type: string; value: string; datatype?: string; 'xml:lang'?: string }): RdfTerm {
+  if (t.type === 'uri') return { termType: 'NamedNode', value: t.value };
+  if (t.type === 'bnode') return { termType: 'BlankNode', value: t.value };
+  const lang = t['xml:lang'];
+  return { termType: 'Literal', value: t.value, language: lang ?? '', datatype: { termType: 'NamedNode', value: t.datatype ?? (lang ? 'http://www.w3.org/1999/02/22-rdf-syntax-ns#langString' : 'http://www.w3.org/2001/XMLSchema#string') } };
 }

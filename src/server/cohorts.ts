@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { CohortDefinitionError, CohortService, parseDefinitionText, toResult, type Evaluation, type ExportFormat } from '../cohort/index.js';
+import { writeAllowed } from './access.js';
 import type { ServerContext } from './context.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -40,7 +41,7 @@ export function cohortRoutes(ctx: ServerContext): Router {
     res.json({ cohorts: (await service().list()).map(({ definition, ...rest }) => ({ ...rest, description: definition.description })) });
   }));
   router.put('/cohorts/:name', wrap(async (req, res) => {
-    if (!authorised(ctx, req, res)) return;
+    if (!writeAllowed(ctx, req, res, 'saving and deleting cohorts')) return;
     const doc = body(req) as { name?: unknown };
     if (doc && typeof doc === 'object' && doc.name !== req.params.name) {
       throw new CohortDefinitionError([{ path: '/name', message: `the definition is named ${JSON.stringify(doc.name)} but was PUT to /cohorts/${req.params.name}` }]);
@@ -54,7 +55,7 @@ export function cohortRoutes(ctx: ServerContext): Router {
   }));
   router.get('/cohorts/:name', wrap(async (req, res) => void res.json(await service().get(String(req.params.name)))));
   router.delete('/cohorts/:name', wrap(async (req, res) => {
-    if (!authorised(ctx, req, res)) return;
+    if (!writeAllowed(ctx, req, res, 'saving and deleting cohorts')) return;
     if (!(await service().delete(String(req.params.name)))) return void res.status(404).json({ error: `no saved cohort named ${req.params.name}` });
     await ctx.afterWrite();
     res.status(204).end();
@@ -95,9 +96,12 @@ function flag(v: unknown): boolean {
   return v === '' || v === 'true' || v === '1';
 }
 
+/** `limit` (default 25, 1..1000); anything else is a 400, never a silent default. */
 function limitOf(req: Request): number {
-  const n = Number(req.query.limit ?? 25);
-  return Number.isInteger(n) && n > 0 && n <= 1000 ? n : 25;
+  if (req.query.limit === undefined) return 25;
+  const n = Number(req.query.limit);
+  if (Number.isInteger(n) && n > 0 && n <= 1000) return n;
+  throw Object.assign(new Error(`limit ${JSON.stringify(req.query.limit)}: give a whole number from 1 to 1000`), { status: 400 });
 }
 
 /** JSON bodies arrive parsed; YAML bodies as text. */
@@ -109,22 +113,9 @@ function body(req: Request): unknown {
   return req.body;
 }
 
-/** Writes need the server's bearer token; a server started without one takes no writes. */
-function authorised(ctx: ServerContext, req: Request, res: Response): boolean {
-  const token = ctx.config.updateToken;
-  if (!token) {
-    res.status(403).json({ error: 'saving and deleting cohorts is disabled on this server (start it with --update-token or HARMONIA_UPDATE_TOKEN to enable writes)' });
-    return false;
-  }
-  if (req.headers.authorization === `Bearer ${token}`) return true;
-  res.set('WWW-Authenticate', 'Bearer realm="harmonia"');
-  res.status(401).json({ error: 'saving or deleting a cohort needs Authorization: Bearer <token>' });
-  return false;
-}
-
 function sendError(res: Response, e: unknown, next: NextFunction): void {
   if (e instanceof CohortDefinitionError) return void res.status(400).json({ error: e.message, issues: e.issues });
   const status = (e as { status?: number }).status;
-  if (status === 404) return void res.status(404).json({ error: (e as Error).message });
+  if (status === 404 || status === 400) return void res.status(status).json({ error: (e as Error).message });
   next(e);
 }

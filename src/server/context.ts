@@ -1,7 +1,9 @@
 import type { Ontology } from '../ontology/index.js';
 import type { QueryEngine } from '../query/index.js';
-import type { GraphStore, ResultFormat } from '../store/index.js';
-import type { ExecutorResult } from './executor.js';
+import type { GraphStore } from '../store/index.js';
+import type { QueryRequest } from './answer.js';
+import type { ExecutorHealth, ExecutorResult } from './executor.js';
+import type { Metrics } from './observe.js';
 
 export interface ServerConfig {
   host: string;
@@ -12,8 +14,18 @@ export interface ServerConfig {
   maxRows: number;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
-  /** Allowed CORS origins: '*' for any, a list, or none. */
+  /** Largest RDF upload to the Graph Store endpoint (/store), in bytes. */
+  maxUploadBytes?: number;
+  /** Deepest bracket nesting a query may have (a 400 beyond; Oxigraph traps near 700). */
+  maxNesting?: number;
+  /** Query workers for /sparql (each loads its own copy of the store). */
+  workers?: number;
+  /** Origins whose pages may read (GET, query POSTs): '*' for any, a list, or none (the default). */
   corsOrigins: '*' | string[];
+  /** Origins whose pages may also write (PUT, DELETE, updates; the token is needed as well). None by default. */
+  corsWriteOrigins?: string[];
+  /** 'info': one JSON access-log line per request on stderr; 'debug': with the query text; 'quiet': none. */
+  logLevel?: 'quiet' | 'info' | 'debug';
   /** Bearer token that enables SPARQL Update; updates are refused without it. */
   updateToken?: string;
   /** Contact returned with every Matchmaker Exchange result. */
@@ -36,16 +48,21 @@ export const DEFAULT_CONFIG: ServerConfig = {
   timeoutMs: 30000,
   maxRows: 10000,
   maxBodyBytes: 1 << 20,
-  corsOrigins: '*',
+  corsOrigins: [],
+  corsWriteOrigins: [],
+  logLevel: 'quiet',
+  maxUploadBytes: 64 << 20,
   contact: { name: 'Harmonia data steward', href: 'mailto:data-steward@example.org' },
   mmeTokens: [],
 };
 
 /** Runs a /sparql query with the configured limits (in a worker, or in process for tests). */
 export interface SparqlExecutor {
-  run(sparql: string, format: ResultFormat, timeoutMs: number): Promise<ExecutorResult>;
+  run(request: QueryRequest, timeoutMs: number): Promise<ExecutorResult>;
   reload(): Promise<void>;
   close(): Promise<void>;
+  /** Worker state for /health and /metrics (absent for in-process execution). */
+  health?(): ExecutorHealth;
 }
 
 /** What every route handler gets: the store (main thread), its ontology, a query engine, the config. */
@@ -55,6 +72,8 @@ export interface ServerContext {
   engine: QueryEngine;
   executor: SparqlExecutor;
   config: ServerConfig;
+  /** Request counters and latency histograms for /metrics (created by createApp when absent). */
+  metrics?: Metrics;
   /** Call after writing to the store so that /sparql and the engine see the change. */
   afterWrite(): Promise<void>;
 }

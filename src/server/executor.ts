@@ -1,88 +1,299 @@
 import { Worker } from 'node:worker_threads';
-import type { ResultFormat, SerializedResult } from '../store/index.js';
-import type { PreparedQuery } from '../query/index.js';
+import { QueryFailure, type QueryAnswer, type QueryRequest } from './answer.js';
 
-export interface ExecutorResult {
-  prepared: PreparedQuery;
-  result: SerializedResult;
-}
+export type ExecutorResult = QueryAnswer;
 
 export class QueryTimeout extends Error {
-  constructor(readonly ms: number) {
-    super(`query exceeded the ${ms} ms time limit and was stopped`);
+  constructor(readonly ms: number, readonly queued = false) {
+    super(queued
+      ? `every query worker stayed busy for ${ms} ms: the query was not started (try again, or start the server with more --workers)`
+      : `query exceeded the ${ms} ms time limit and was stopped`);
   }
 }
 
+/** Why workers were replaced, counted for /health and /metrics. */
+export interface Restarts {
+  timeout: number;
+  trap: number;
+  crash: number;
+  reload: number;
+}
+
+export interface ExecutorHealth {
+  /** Workers wanted. */
+  size: number;
+  ready: number;
+  busy: number;
+  starting: number;
+  queued: number;
+  timeouts: number;
+  restarts: Restarts;
+  lastTrap?: { at: string; error: string };
+  lastStartError?: string;
+}
+
+type SlotState = 'starting' | 'idle' | 'busy' | 'retired';
+
+interface Job {
+  request: QueryRequest;
+  timeoutMs: number;
+  resolve(a: QueryAnswer): void;
+  reject(e: Error): void;
+  queueTimer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker;
+  state: SlotState;
+  ready: Promise<void>;
+  job?: Job;
+  jobId?: number;
+  timer?: NodeJS.Timeout;
+  /** A reload has a fresh replacement ready: end this one when its query is done. */
+  retireWhenIdle?: boolean;
+}
+
+interface WorkerReply {
+  type?: 'ready' | 'failed';
+  id?: number;
+  ok?: boolean;
+  value?: QueryAnswer;
+  error?: string;
+  status?: number;
+  trapped?: boolean;
+}
+
 /**
- * Runs /sparql queries in a worker thread holding a read-only copy of the store. Oxigraph's
- * evaluation is synchronous WASM that cannot be interrupted, so a query past its time limit is
- * stopped by ending the worker; a fresh worker reloads the store from disk, queued queries wait.
+ * A pool of query workers, each holding its own read-only copy of the store (memory: one store per
+ * worker, one more while a worker is being replaced). Oxigraph's evaluation is synchronous WASM that
+ * cannot be interrupted, so a query past its time limit is stopped by ending its worker; a trapped
+ * WASM instance is ended the same way. Either way the replacement is started first, and the other
+ * workers go on answering. After a write the workers are replaced one at a time, each old worker
+ * ending only once its replacement is ready, so readers never wait for a reload.
  */
-export class WorkerExecutor {
-  private worker?: Worker;
-  private ready?: Promise<void>;
-  private chain: Promise<unknown> = Promise.resolve();
+export class WorkerPool {
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
   private seq = 0;
+  private closed = false;
+  private timeouts = 0;
+  private lastTrap?: { at: string; error: string };
+  private lastStartError?: string;
+  readonly restarts: Restarts = { timeout: 0, trap: 0, crash: 0, reload: 0 };
+  private rolling: Promise<void> = Promise.resolve();
+  private queuedRoll?: Promise<void>;
 
   constructor(
     private readonly storeDir: string,
     private readonly maxRows: number,
+    readonly size: number,
+    private readonly workerUrl: URL = new URL('./query-worker.js', import.meta.url),
   ) {}
 
-  start(): Promise<void> {
-    const url = new URL('./query-worker.js', import.meta.url);
-    const worker = new Worker(url, { workerData: { storeDir: this.storeDir, maxRows: this.maxRows } });
-    this.worker = worker;
-    this.ready = new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string; error?: string }): void => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'failed') reject(new Error(m.error));
-        worker.off('message', onMessage);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
+  /** Starts every worker; fails (with the worker's error) if any cannot load the store. */
+  async start(): Promise<void> {
+    const started = Array.from({ length: this.size }, () => this.spawn());
+    await Promise.all(started.map((s) => s.ready));
+  }
+
+  run(request: QueryRequest, timeoutMs: number): Promise<QueryAnswer> {
+    if (this.closed) return Promise.reject(new QueryFailure(503, 'the server is shutting down'));
+    if (this.live().length === 0) return Promise.reject(new QueryFailure(503, `no query worker is running (${this.lastStartError ?? 'none could start'})`));
+    return new Promise((resolve, reject) => {
+      const job: Job = { request, timeoutMs, resolve, reject };
+      if (timeoutMs > 0) {
+        // Waiting for a worker counts too: a query is never queued for longer than it may run.
+        job.queueTimer = setTimeout(() => {
+          const i = this.queue.indexOf(job);
+          if (i >= 0) this.queue.splice(i, 1);
+          this.timeouts++;
+          reject(new QueryTimeout(timeoutMs, true));
+        }, timeoutMs);
+      }
+      this.queue.push(job);
+      this.dispatch();
     });
-    return this.ready;
   }
 
-  /** After a write to the store on disk: the next query sees it. */
-  async reload(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    await this.worker?.terminate();
-    await this.start();
+  /** After a write to the store on disk: every worker is replaced by one that has read it. */
+  reload(): Promise<void> {
+    if (!this.queuedRoll) {
+      const roll = this.rolling.then(() => {
+        this.queuedRoll = undefined;
+        return this.rollAll();
+      });
+      this.queuedRoll = roll;
+      this.rolling = roll.catch(() => undefined);
+    }
+    return this.queuedRoll;
   }
 
-  run(sparql: string, format: ResultFormat, timeoutMs: number): Promise<ExecutorResult> {
-    const job = this.chain.catch(() => undefined).then(() => this.runNow(sparql, format, timeoutMs));
-    this.chain = job;
-    return job;
-  }
-
-  private async runNow(sparql: string, format: ResultFormat, timeoutMs: number): Promise<ExecutorResult> {
-    await this.ready;
-    const worker = this.worker!;
-    const id = ++this.seq;
-    return new Promise<ExecutorResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        worker.off('message', onMessage);
-        reject(new QueryTimeout(timeoutMs));
-        // Queries queued behind this one wait for the fresh worker, not the one being ended.
-        this.ready = worker.terminate().then(() => this.start());
-        this.ready.catch(() => undefined);
-      }, timeoutMs);
-      const onMessage = (m: { id: number; ok: boolean; value?: ExecutorResult; error?: string; status?: number }): void => {
-        if (m.id !== id) return;
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        if (m.ok) resolve(m.value!);
-        else reject(Object.assign(new Error(m.error), { status: m.status ?? 400 }));
-      };
-      worker.on('message', onMessage);
-      worker.postMessage({ id, sparql, format });
-    });
+  health(): ExecutorHealth {
+    const live = this.live();
+    const count = (s: SlotState) => live.filter((x) => x.state === s).length;
+    return {
+      size: this.size, ready: count('idle') + count('busy'), busy: count('busy'), starting: count('starting'),
+      queued: this.queue.length, timeouts: this.timeouts, restarts: { ...this.restarts },
+      ...(this.lastTrap ? { lastTrap: this.lastTrap } : {}),
+      ...(this.lastStartError ? { lastStartError: this.lastStartError } : {}),
+    };
   }
 
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    this.closed = true;
+    for (const job of this.queue.splice(0)) {
+      clearTimeout(job.queueTimer);
+      job.reject(new QueryFailure(503, 'the server is shutting down'));
+    }
+    await Promise.all(this.live().map((s) => this.retire(s)));
+  }
+
+  private live(): Slot[] {
+    return [...this.slots].filter((s) => s.state !== 'retired');
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerUrl, { workerData: { storeDir: this.storeDir, maxRows: this.maxRows } });
+    let ready!: () => void;
+    let failed!: (e: Error) => void;
+    const slot: Slot = { worker, state: 'starting', ready: new Promise<void>((res, rej) => ((ready = res), (failed = rej))) };
+    slot.ready.catch(() => undefined);
+    this.slots.add(slot);
+    worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'ready') {
+        slot.state = 'idle';
+        ready();
+        this.dispatch();
+      } else if (m.type === 'failed') {
+        this.lastStartError = m.error;
+        process.stderr.write(`harmonia: a query worker could not load the store: ${m.error}\n`);
+        failed(new Error(m.error));
+        void this.retire(slot);
+        this.afterLoss();
+      } else if (m.id !== undefined && m.id === slot.jobId) {
+        this.finish(slot, m);
+      }
+    });
+    worker.on('error', (e) => {
+      // An uncaught error ends the worker: its query fails, and a new worker takes its place.
+      if (slot.state === 'starting') this.lastStartError = e.message;
+      failed(e);
+      this.lost(slot, e.message);
+    });
+    worker.on('exit', () => this.lost(slot, 'the query worker exited'));
+    return slot;
+  }
+
+  /** A worker that died on its own (not retired by us). */
+  private lost(slot: Slot, reason: string): void {
+    if (slot.state === 'retired') return;
+    const wasStarting = slot.state === 'starting';
+    const job = this.release(slot);
+    const needed = this.short(slot);
+    slot.state = 'retired';
+    this.slots.delete(slot);
+    job?.reject(new QueryFailure(500, `the query worker failed while answering (${reason}); it has been replaced`));
+    if (wasStarting) return this.afterLoss();
+    this.restarts.crash++;
+    if (needed) this.spawn();
+    this.dispatch();
+  }
+
+  /** When a start failed: try again later while the pool is short, so that one bad moment is not final. */
+  private afterLoss(): void {
+    if (this.live().length === 0) {
+      for (const job of this.queue.splice(0)) {
+        clearTimeout(job.queueTimer);
+        job.reject(new QueryFailure(503, `no query worker is running (${this.lastStartError ?? 'none could start'})`));
+      }
+    }
+    if (this.closed) return;
+    setTimeout(() => {
+      if (!this.closed && this.live().length < this.size) this.spawn();
+    }, 1000).unref();
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      const slot = this.live().find((s) => s.state === 'idle');
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      clearTimeout(job.queueTimer);
+      slot.state = 'busy';
+      slot.job = job;
+      slot.jobId = ++this.seq;
+      if (job.timeoutMs > 0) slot.timer = setTimeout(() => this.timedOut(slot), job.timeoutMs);
+      slot.worker.postMessage({ id: slot.jobId, request: job.request });
+    }
+  }
+
+  private timedOut(slot: Slot): void {
+    const job = this.release(slot);
+    if (!job) return;
+    this.timeouts++;
+    this.restarts.timeout++;
+    job.reject(new QueryTimeout(job.timeoutMs));
+    this.replace(slot);
+  }
+
+  private finish(slot: Slot, m: WorkerReply): void {
+    const job = this.release(slot);
+    if (!job) return;
+    if (m.ok) job.resolve(m.value!);
+    else job.reject(new QueryFailure(m.status ?? 400, m.error ?? 'query failed', m.trapped));
+    if (m.trapped) {
+      this.restarts.trap++;
+      this.lastTrap = { at: new Date().toISOString(), error: (m.error ?? '').slice(0, 300) };
+      return this.replace(slot);
+    }
+    if (slot.retireWhenIdle) void this.retire(slot);
+    else slot.state = 'idle';
+    this.dispatch();
+  }
+
+  /** Detaches the slot's current job (and its timer). */
+  private release(slot: Slot): Job | undefined {
+    clearTimeout(slot.timer);
+    const job = slot.job;
+    slot.job = undefined;
+    slot.jobId = undefined;
+    return job;
+  }
+
+  /** The replacement starts loading first; then the old worker is ended (it cannot be used any more). */
+  private replace(slot: Slot): void {
+    if (this.short(slot)) this.spawn();
+    void this.retire(slot);
+    this.dispatch();
+  }
+
+  /** Whether, without `leaving`, fewer workers than wanted would remain (one a reload retires does not count). */
+  private short(leaving: Slot): boolean {
+    if (this.closed) return false;
+    return this.live().filter((s) => s !== leaving && !s.retireWhenIdle).length < this.size;
+  }
+
+  private async retire(slot: Slot): Promise<void> {
+    if (slot.state === 'retired') return;
+    slot.state = 'retired';
+    this.slots.delete(slot);
+    await slot.worker.terminate();
+  }
+
+  /** One worker at a time: its replacement is ready before it is ended, so memory holds one extra copy at most. */
+  private async rollAll(): Promise<void> {
+    for (const old of this.live()) {
+      if (this.closed) return;
+      if (old.state === 'retired') continue;
+      const fresh = this.spawn();
+      try {
+        await fresh.ready;
+      } catch (e) {
+        throw new Error(`the store was written, but a query worker could not reload it: ${(e as Error).message}`);
+      }
+      this.restarts.reload++;
+      if (old.state === 'busy') old.retireWhenIdle = true;
+      else await this.retire(old);
+    }
   }
 }

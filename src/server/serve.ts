@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { QueryEngine } from '../query/index.js';
-import { isRemoteLocation, openStore, type ResultFormat } from '../store/index.js';
+// knn.ts directly: the learn index loads TensorFlow.js (1.6 s), which serving does not need.
+import { KnnService } from '../learn/knn.js';
+import { isRemoteLocation, openStore } from '../store/index.js';
+import { answerQuery, type QueryRequest } from './answer.js';
 import { createApp, type RouteFactory } from './app.js';
 import { DEFAULT_CONFIG, type ServerConfig, type ServerContext, type SparqlExecutor } from './context.js';
-import { QueryTimeout, WorkerExecutor } from './executor.js';
+import { QueryTimeout, WorkerPool } from './executor.js';
 
 /**
  * Runs queries from this thread: for a remote store (the query runs on the server; its answer is
@@ -13,8 +17,8 @@ import { QueryTimeout, WorkerExecutor } from './executor.js';
  */
 export class InProcessExecutor implements SparqlExecutor {
   constructor(private readonly ctx: () => ServerContext) {}
-  async run(sparql: string, format: ResultFormat, timeoutMs?: number) {
-    const answer = this.ctx().engine.run(sparql, format);
+  async run(request: QueryRequest, timeoutMs?: number) {
+    const answer = answerQuery(this.ctx().engine, this.ctx().store, request);
     if (!timeoutMs) return answer;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueryTimeout(timeoutMs)), timeoutMs)));
@@ -26,6 +30,14 @@ export class InProcessExecutor implements SparqlExecutor {
   }
   async reload(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/**
+ * Query workers by default: two at least, so that a cheap query never waits behind a runaway one;
+ * one per core beyond the first up to four, since each worker holds its own copy of the store.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(2, cores - 1));
 }
 
 export interface RunningServer {
@@ -43,8 +55,10 @@ export interface RunningServer {
 export async function startServer(location: string, options: Partial<ServerConfig> = {}, routes: RouteFactory[] = []): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...options };
   const workerFile = fileURLToPath(new URL('./query-worker.js', import.meta.url));
-  const worker = existsSync(workerFile) && !isRemoteLocation(location) ? new WorkerExecutor(location, config.maxRows) : undefined;
-  // The worker loads its copy of the store while this thread loads the main one: two cores, half the wait.
+  const workers = config.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers ${workers}: give a whole number of at least 1`);
+  const worker = existsSync(workerFile) && !isRemoteLocation(location) ? new WorkerPool(location, config.maxRows, workers) : undefined;
+  // The workers load their copies of the store while this thread loads the main one.
   const workerReady = worker?.start();
   workerReady?.catch(() => undefined);
   const store = await openStore(location, { write: true });
@@ -56,7 +70,9 @@ export async function startServer(location: string, options: Partial<ServerConfi
   }
   let context!: ServerContext;
   const executor: SparqlExecutor = worker ?? new InProcessExecutor(() => context);
-  const engine = await QueryEngine.create(store, ontology, { maxRows: config.maxRows });
+  // kNN clauses also where queries run on this thread (a remote store, or no worker file).
+  const knn = new KnnService({ store, storeDir: isRemoteLocation(location) ? undefined : location });
+  const engine = await QueryEngine.create(store, ontology, { maxRows: config.maxRows, services: [knn] });
   context = {
     store, ontology, engine, executor, config,
     async afterWrite() {
@@ -64,7 +80,13 @@ export async function startServer(location: string, options: Partial<ServerConfi
       await executor.reload();
     },
   };
-  await workerReady;
+  try {
+    await workerReady;
+  } catch (e) {
+    await worker?.close();
+    await store.close();
+    throw new Error(`a query worker could not load ${location}: ${(e as Error).message}`);
+  }
   const app = createApp(context, routes);
   let server: Server;
   try {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { KnnService } from '../../learn/knn.js';
 import { QueryEngine } from '../../query/index.js';
-import { openStore, type ResultFormat } from '../../store/index.js';
+import { isRemoteLocation, openStore, type ResultFormat } from '../../store/index.js';
 import { CliError } from '../util.js';
 import { collectOption, federatedQueryCommand } from './federate.js';
 
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .option('--site-timeout <ms>', 'with --federate: how long a site may take to answer', '10000')
     .option('--format <format>', 'json|csv|tsv|xml for SELECT/ASK (json: W3C SPARQL results JSON); ttl|nt|jsonld for CONSTRUCT/DESCRIBE')
     .option('--file <file>', 'read the query from a file')
+    .option('--model <version>', 'model version for kNN SERVICE clauses (default: the last trained, else the only one embedded)')
     .argument('[query]', 'the SPARQL query')
     .action(async (query: string | undefined, opts) => {
       if (query && opts.file) throw new CliError('give the query or --file, not both');
@@ -26,7 +28,8 @@ export function register(program: Command): void {
       if (!opts.store) throw new CliError('give --store (or --federate URL)');
       const store = await openStore(opts.store);
       try {
-        const engine = await QueryEngine.create(store, await store.ontology());
+        const knn = new KnnService({ store, storeDir: isRemoteLocation(opts.store) ? undefined : opts.store, version: opts.model });
+        const engine = await QueryEngine.create(store, await store.ontology(), { services: [knn] });
         const kind = engine.prepare(sparql).kind;
         const graphQuery = kind === 'construct' || kind === 'describe';
         const name = opts.format ?? (graphQuery ? 'ttl' : 'json');

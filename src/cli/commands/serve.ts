@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, startServer, type RouteFactory, type RunningServer, type ServerConfig } from '../../server/index.js';
+import { DEFAULT_CONFIG, defaultWorkers, MAX_NESTING, startServer, type RouteFactory, type RunningServer, type ServerConfig } from '../../server/index.js';
 import { CliError } from '../util.js';
 import { extraRoutes } from '../routes.js';
 import { federationRoutes } from '../../server/federation.js';
@@ -15,7 +15,13 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'per-query time limit for /sparql', '30000')
     .option('--max-rows <n>', 'most rows a SELECT returns', '10000')
     .option('--max-body <bytes>', 'largest request body', String(1 << 20))
-    .option('--cors <origins>', "allowed CORS origins: '*' or a comma-separated list, 'none' to disable", '*')
+    .option('--workers <n>', `query workers for /sparql, each holding a copy of the store in memory (default ${defaultWorkers()} here: from the cores, 2 to 4)`)
+    .option('--cors-origins <origins>', "origins whose web pages may read: '*' or a comma-separated list (default: none)")
+    .option('--cors <origins>', "the earlier name of --cors-origins, still accepted ('none': no origin)")
+    .option('--cors-write-origins <origins>', 'origins whose web pages may also write (with the token): a comma-separated list (default: none)')
+    .option('--log-level <level>', 'access log on stderr, one JSON line per request: info, debug (with query text) or quiet', 'info')
+    .option('--max-upload <bytes>', 'largest RDF upload to /store', String(64 << 20))
+    .option('--max-nesting <n>', 'deepest bracket nesting a query may have', String(MAX_NESTING))
     .option('--update-token <token>', 'enable SPARQL Update for requests bearing this token (or HARMONIA_UPDATE_TOKEN)')
     .option('--annotations <file>', 'phenotype.hpoa: enables POST /diagnose and annotation-based information content')
     .option('--gene-annotations <file>', 'genes_to_phenotype file: gene evidence for POST /diagnose')
@@ -39,7 +45,12 @@ export function register(program: Command): void {
         timeoutMs: int(opts.timeout, '--timeout'),
         maxRows: int(opts.maxRows, '--max-rows'),
         maxBodyBytes: int(opts.maxBody, '--max-body'),
-        corsOrigins: opts.cors === '*' ? '*' : opts.cors === 'none' ? [] : String(opts.cors).split(','),
+        corsOrigins: readOrigins(opts),
+        corsWriteOrigins: origins(opts.corsWriteOrigins, '--cors-write-origins'),
+        logLevel: logLevel(opts.logLevel),
+        maxUploadBytes: int(opts.maxUpload, '--max-upload'),
+        maxNesting: positive(opts.maxNesting, '--max-nesting'),
+        ...(opts.workers !== undefined ? { workers: positive(opts.workers, '--workers') } : {}),
         updateToken: opts.updateToken ?? process.env.HARMONIA_UPDATE_TOKEN,
         annotations: opts.annotations,
         geneAnnotations: opts.geneAnnotations,
@@ -47,7 +58,9 @@ export function register(program: Command): void {
         mmeTokens: mmeTokens(opts.mmeToken ?? [], process.env.HARMONIA_MME_TOKENS),
         contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
       }, routes);
-      process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples)\n`);
+      const workers = running.context.executor.health?.().size;
+      process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples${workers ? `, ${workers} query workers` : ''})\n`);
+      process.stdout.write(`Web interface at ${running.url}/\n`);
     });
 }
 
@@ -65,6 +78,32 @@ export function int(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} ${v}: expected a non-negative integer`);
   return n;
+}
+
+function positive(v: string, flag: string): number {
+  const n = int(v, flag);
+  if (n < 1) throw new CliError(`${flag} ${v}: expected at least 1`);
+  return n;
+}
+
+/** A comma-separated origin list; each must be scheme://host[:port], as browsers send it. */
+/** --cors-origins, or its earlier name --cors (whose 'none' meant no origin); never both. */
+function readOrigins(opts: { cors?: string; corsOrigins?: string }): '*' | string[] {
+  if (opts.cors !== undefined && opts.corsOrigins !== undefined) throw new CliError('give --cors-origins or its earlier name --cors, not both');
+  const [flag, v] = opts.cors !== undefined ? ['--cors', opts.cors === 'none' ? '' : opts.cors] : ['--cors-origins', opts.corsOrigins];
+  return v === '*' ? '*' : origins(v, flag);
+}
+
+function origins(v: string | undefined, flag: string): string[] {
+  const list = (v ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const bad = list.find((o) => !/^https?:\/\/[^/\s]+$/.test(o));
+  if (bad) throw new CliError(`${flag} ${bad}: an origin is scheme://host[:port], without a path (e.g. https://app.example.org)`);
+  return list;
+}
+
+function logLevel(v: string): 'quiet' | 'info' | 'debug' {
+  if (v === 'quiet' || v === 'info' || v === 'debug') return v;
+  throw new CliError(`--log-level ${v}: expected info, debug or quiet`);
 }
 
 function collect(value: string, previous: string[] = []): string[] {
