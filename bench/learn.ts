@@ -30,6 +30,14 @@ function ecgData(n: number, rng: Rng): Dataset {
   return { patients: records.map((r, i) => ({ id: r.patient, iri: `urn:p${i}`, group: r.patient, observed: [], excluded: [], records: [i] })), records, skipped: [] };
 }
 
+/** Imaging records: one random volume each at the encoder's input shape. */
+function volumeData(n: number, voxels: number, rng: Rng): Dataset {
+  const records: RecordData[] = Array.from({ length: n }, (_, i) => ({
+    iri: `urn:v${i}`, id: `P${i}/mri`, patient: `P${i}`, modality: 'mri', finding: i % 2 ? 'HP:0008221' : undefined, sequences: [rng.normals(voxels)],
+  }));
+  return { patients: records.map((r, i) => ({ id: r.patient, iri: `urn:p${i}`, group: r.patient, observed: [], excluded: [], records: [i] })), records, skipped: [] };
+}
+
 function phenotypeData(n: number, terms: string[], rng: Rng): Dataset {
   return {
     patients: Array.from({ length: n }, (_, i) => ({ id: `P${i}`, iri: `urn:p${i}`, group: `P${i}`, observed: Array.from({ length: 32 }, () => terms[rng.int(terms.length)]), excluded: [], records: [] })),
@@ -65,12 +73,14 @@ function stepTime(config: LearnConfig, data: Dataset, vocabIds: string[], timed:
 export async function benchLearn(): Promise<{ title: string; rows: Row[]; peakRssMiB: number; notes: string[] }> {
   const rng = new Rng(1);
   const terms = Array.from({ length: 18_000 }, (_, i) => `HP:${String(i).padStart(7, '0')}`);
-  const quickEcg = mergeConfig({ preset: 'quick', signals: { ecg: {}, eeg: null }, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
-  const quickEeg = mergeConfig({ preset: 'quick', signals: { ecg: null, eeg: {} }, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
-  const quickPheno = mergeConfig({ preset: 'quick', signals: {}, losses: { views: 0, crossModal: 0 } });
+  const quickEcg = mergeConfig({ preset: 'quick', signals: { ecg: {}, eeg: null }, imaging: {}, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
+  const quickEeg = mergeConfig({ preset: 'quick', signals: { ecg: null, eeg: {} }, imaging: {}, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
+  const quickMri = mergeConfig({ preset: 'quick', signals: {}, imaging: { mri: {} }, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
+  const quickPheno = mergeConfig({ preset: 'quick', signals: {}, imaging: {}, losses: { views: 0, crossModal: 0, reconstruction: 0 } });
   const shapes: { name: string; config: LearnConfig; data: Dataset; vocab: string[] }[] = [
-    { name: 'ECG encoder, batch 32 x 2 views of 2,500 samples, 50 patches, 2 layers x 4 heads, d 64', config: quickEcg, data: ecgData(128, rng), vocab: ['HP:0005110'] },
-    { name: 'EEG encoder, batch 32 x 2 views of 512 samples, 32 patches, 2 layers x 4 heads, d 64', config: quickEeg, data: { ...ecgData(0, rng), records: ecgData(128, rng).records.map((r) => ({ ...r, modality: 'eeg' as const, sequences: [rng.normals(512), rng.normals(512)] })) }, vocab: ['HP:0005110'] },
+    { name: 'ECG encoder, batch 32 x 2 views of 2,500 samples, 50 patches, 2 layers x 4 heads, d 64, masked reconstruction', config: quickEcg, data: ecgData(128, rng), vocab: ['HP:0005110'] },
+    { name: 'EEG encoder, batch 32 x 2 views of 512 samples, 32 patches, 2 layers x 4 heads, d 64, masked reconstruction', config: quickEeg, data: { ...ecgData(0, rng), records: ecgData(128, rng).records.map((r) => ({ ...r, modality: 'eeg' as const, sequences: [rng.normals(512), rng.normals(512)] })) }, vocab: ['HP:0005110'] },
+    { name: 'MRI encoder, batch 16 x 2 views of 32^3 voxels, 64 patches of 8^3, 2 layers x 4 heads, d 64, 40% of the second view masked + reconstruction', config: quickMri, data: volumeData(64, 32 ** 3, rng), vocab: ['HP:0008221'] },
     { name: 'phenotype encoder, 18,000 x 128 term table, batch 128 x 32 terms, alignment + ontology losses', config: quickPheno, data: phenotypeData(1000, terms, rng), vocab: terms },
   ];
   // The EEG shape's patients must point at its records.

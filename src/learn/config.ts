@@ -27,6 +27,24 @@ export interface SignalConfig {
   batch: number;
 }
 
+/** Imaging modalities: harmonized MRI volumes and OCT B-scan stacks. */
+export const IMAGING_MODALITIES = ['mri', 'oct'] as const;
+export type ImagingModality = (typeof IMAGING_MODALITIES)[number];
+
+/** One imaging modality's encoder: 3D patches by reshape + dense (no convolution), then a small ViT. */
+export interface ImagingConfig {
+  /** The encoder's input grid [z, y, x]: stored volumes of another shape are trilinearly resampled to it when loaded. */
+  shape: [number, number, number];
+  /** Voxels per patch along [z, y, x]; each axis of `shape` a multiple. */
+  patch: [number, number, number];
+  dModel: number;
+  layers: number;
+  heads: number;
+  mlp: number;
+  /** Records per step (each gives two views). */
+  batch: number;
+}
+
 export interface LossWeights {
   /** Symmetric InfoNCE between two modalities of the same patient. */
   crossModal: number;
@@ -36,6 +54,8 @@ export interface LossWeights {
   alignment: number;
   /** Term-term cosine similarity regressed on the ontology's ancestor overlap. */
   ontology: number;
+  /** Masked-patch reconstruction (signals and volumes): MSE on the masked patches only, from the encoder's token outputs. */
+  reconstruction: number;
 }
 
 export interface LearnConfig {
@@ -45,7 +65,11 @@ export interface LearnConfig {
   phenotype: { batch: number; maxTerms: number; attention: number };
   /** Signal modalities to learn; a modality absent here is not trained nor embedded. */
   signals: Partial<Record<'ecg' | 'eeg', SignalConfig>>;
+  /** Imaging modalities to learn; absent (or null in a file) leaves the modality out. */
+  imaging: Partial<Record<ImagingModality, ImagingConfig>>;
   losses: LossWeights;
+  /** Fraction of a record's patches masked in its second view when the reconstruction loss is on. */
+  maskRatio: number;
   temperature: number;
   /** Term pairs per step for the ontology loss. */
   termPairs: number;
@@ -58,19 +82,31 @@ export interface LearnConfig {
   patience: number;
   /** Training stops (keeping the best checkpoint) once this much wall time is spent. */
   maxMinutes: number;
-  /** Fractions of subject groups (publication, else patient) held out. */
-  split: { validation: number; test: number };
+  /**
+   * Fractions of subject groups (publication, else patient) held out. `assign` honours a data set's
+   * own split: patients whose id matches a split's regular expression go to that split, whatever the hash says.
+   */
+  split: { validation: number; test: number; assign?: Partial<Record<'train' | 'validation' | 'test', string>> };
 }
 
 const ecg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 2, patch: 25, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
 const eeg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 1, patch: 16, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
+
+// Harmonized MRI is 2 mm isotropic (91 x 109 x 91 for an MNI-sized head): 32^3 in patches of 8^3 is
+// 64 tokens. OCT is [B-scans, depth, A-scans], a few dozen B-scans of ~500 x 500: 64 tokens as well.
+const mri = (s: Partial<ImagingConfig>): ImagingConfig => ({ shape: [32, 32, 32], patch: [8, 8, 8], dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 16, ...s });
+const oct = (s: Partial<ImagingConfig>): ImagingConfig => ({ shape: [16, 64, 64], patch: [4, 16, 16], dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 16, ...s });
+const IMAGING_DEFAULTS: Record<ImagingModality, (s: Partial<ImagingConfig>) => ImagingConfig> = { mri, oct };
 
 const BASE: LearnConfig = {
   name: 'quick',
   dim: 128,
   phenotype: { batch: 128, maxTerms: 32, attention: 64 },
   signals: { ecg: ecg({}), eeg: eeg({}) },
-  losses: { crossModal: 1, views: 1, alignment: 1, ontology: 0.5 },
+  // Imaging encoders train only when the store has records of their modality.
+  imaging: { mri: mri({}), oct: oct({}) },
+  losses: { crossModal: 1, views: 1, alignment: 1, ontology: 0.5, reconstruction: 0.5 },
+  maskRatio: 0.4,
   temperature: 0.1,
   termPairs: 256,
   negatives: 64,
@@ -92,6 +128,7 @@ export const PRESETS: Record<'quick' | 'full', LearnConfig> = {
     name: 'full',
     phenotype: { batch: 256, maxTerms: 48, attention: 128 },
     signals: { ecg: ecg({ downsample: 1, patch: 50, dModel: 128, layers: 4, mlp: 256, batch: 64 }), eeg: eeg({ dModel: 128, layers: 4, mlp: 256, batch: 64 }) },
+    imaging: { mri: mri({ shape: [64, 64, 64], dModel: 128, layers: 4, mlp: 256, batch: 32 }), oct: oct({ shape: [32, 128, 128], patch: [4, 16, 16], dModel: 128, layers: 4, mlp: 256, batch: 32 }) },
     epochs: 60,
     stepsPerEpoch: 200,
     patience: 8,
@@ -111,6 +148,34 @@ function checkSignal(file: string, name: string, s: SignalConfig): void {
   if (s.dModel % s.heads !== 0) throw bad(file, `signals.${name}.heads`, `dModel ${s.dModel} is not a multiple of ${s.heads} heads`);
 }
 
+function checkImaging(file: string, name: string, s: ImagingConfig): void {
+  for (const k of ['dModel', 'layers', 'heads', 'mlp', 'batch'] as const) positive(file, `imaging.${name}.${k}`, s[k]);
+  for (const k of ['shape', 'patch'] as const) {
+    const v = s[k];
+    if (!Array.isArray(v) || v.length !== 3) throw bad(file, `imaging.${name}.${k}`, `expected [z, y, x], got ${JSON.stringify(v)}`);
+    v.forEach((n, i) => positive(file, `imaging.${name}.${k}[${i}]`, n));
+  }
+  s.shape.forEach((n, i) => {
+    if (n % s.patch[i] !== 0) throw bad(file, `imaging.${name}.patch`, `shape ${s.shape.join('x')} does not split into patches of ${s.patch.join('x')} (axis ${'zyx'[i]})`);
+  });
+  if (s.dModel % s.heads !== 0) throw bad(file, `imaging.${name}.heads`, `dModel ${s.dModel} is not a multiple of ${s.heads} heads`);
+}
+
+const SPLITS = ['train', 'validation', 'test'] as const;
+
+function checkSplit(file: string, split: LearnConfig['split']): void {
+  const { validation, test } = split;
+  if (!(validation >= 0 && test > 0 && validation + test < 1)) throw bad(file, 'split', `validation ${validation} and test ${test} must be fractions with test > 0 and a sum below 1`);
+  for (const [k, re] of Object.entries(split.assign ?? {})) {
+    if (!(SPLITS as readonly string[]).includes(k)) throw bad(file, `split.assign.${k}`, 'expected train, validation or test');
+    try {
+      new RegExp(re as string);
+    } catch (e) {
+      throw bad(file, `split.assign.${k}`, `not a regular expression: ${(e as Error).message}`);
+    }
+  }
+}
+
 /** Checks a whole configuration, naming the first bad field. */
 export function checkConfig(c: LearnConfig, file = 'config'): LearnConfig {
   positive(file, 'dim', c.dim);
@@ -119,14 +184,18 @@ export function checkConfig(c: LearnConfig, file = 'config'): LearnConfig {
     if (name !== 'ecg' && name !== 'eeg') throw bad(file, `signals.${name}`, 'expected ecg or eeg');
     if (s) checkSignal(file, name, s);
   }
+  for (const [name, s] of Object.entries(c.imaging)) {
+    if (!(IMAGING_MODALITIES as readonly string[]).includes(name)) throw bad(file, `imaging.${name}`, `expected ${IMAGING_MODALITIES.join(' or ')}`);
+    if (s) checkImaging(file, name, s);
+  }
+  if (!(c.maskRatio > 0 && c.maskRatio < 1)) throw bad(file, 'maskRatio', `expected a fraction strictly between 0 and 1, got ${JSON.stringify(c.maskRatio)}`);
   for (const [k, w] of Object.entries(c.losses)) if (typeof w !== 'number' || w < 0) throw bad(file, `losses.${k}`, `expected a weight >= 0 (0 switches the loss off), got ${JSON.stringify(w)}`);
   if (Object.values(c.losses).every((w) => w === 0)) throw bad(file, 'losses', 'every loss is switched off');
   positive(file, 'temperature', c.temperature, false);
   positive(file, 'learningRate', c.learningRate, false);
   for (const k of ['termPairs', 'negatives', 'epochs', 'stepsPerEpoch', 'patience'] as const) positive(file, k, c[k]);
   positive(file, 'maxMinutes', c.maxMinutes, false);
-  const { validation, test } = c.split;
-  if (!(validation >= 0 && test > 0 && validation + test < 1)) throw bad(file, 'split', `validation ${validation} and test ${test} must be fractions with test > 0 and a sum below 1`);
+  checkSplit(file, c.split);
   return c;
 }
 
@@ -146,12 +215,21 @@ export function mergeConfig(partial: Record<string, unknown>, file = 'config'): 
     const defaults = base.signals[name as 'ecg' | 'eeg'] ?? (name === 'ecg' ? ecg({}) : eeg({}));
     signals[name as 'ecg' | 'eeg'] = { ...defaults, ...obj(s) } as SignalConfig;
   }
+  const imaging: LearnConfig['imaging'] = {};
+  const givenImaging = partial.imaging === undefined ? base.imaging : obj(partial.imaging);
+  for (const [name, s] of Object.entries(givenImaging)) {
+    if (s === null || s === false) continue;
+    const make = IMAGING_DEFAULTS[name as ImagingModality];
+    if (!make) throw bad(file, `imaging.${name}`, `expected ${IMAGING_MODALITIES.join(' or ')}`);
+    imaging[name as ImagingModality] = { ...(base.imaging[name as ImagingModality] ?? make({})), ...obj(s) } as ImagingConfig;
+  }
   const merged = {
     ...base,
     ...rest,
     name: (partial.name as string) ?? (partial.preset ? presetName : 'custom'),
     phenotype: { ...base.phenotype, ...obj(partial.phenotype) },
     signals,
+    imaging,
     losses: { ...base.losses, ...obj(partial.losses) },
     split: { ...base.split, ...obj(partial.split) },
   } as LearnConfig;

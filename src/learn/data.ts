@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { decodeNpy } from '../harmonize/npy.js';
 import { HX, oboCurie } from '../model/index.js';
 import type { GraphStore } from '../store/index.js';
+import type { ImagingConfig, ImagingModality, LearnConfig } from './config.js';
 import { Model } from './model.js';
 import { hash32 } from './random.js';
 
 // What training and embedding read from a store: patients' phenotype sets (with their publication,
-// the unit of splitting), and signal records with their harmonized arrays and findings.
+// the unit of splitting), and signal and imaging records with their harmonized arrays and findings.
 
 export type SignalModality = 'ecg' | 'eeg';
+/** Every record modality an encoder exists for. */
+export type RecordModality = SignalModality | ImagingModality;
 export type Split = 'train' | 'validation' | 'test';
 
 export interface PatientData {
@@ -27,11 +30,14 @@ export interface RecordData {
   iri: string;
   id: string;
   patient: string;
-  modality: SignalModality;
+  modality: RecordModality;
   site?: string;
   /** The record's finding as an HPO CURIE (hx:finding), when it has one. */
   finding?: string;
-  /** Harmonized sequences: ECG windows (2,500 samples at 250 Hz), EEG epoch-channels (512 at 128 Hz). */
+  /**
+   * Harmonized sequences: ECG windows (2,500 samples at 250 Hz), EEG epoch-channels (512 at 128 Hz);
+   * for imaging one volume, C-order [z, y, x] at the encoder's input shape (resampled when loaded).
+   */
   sequences: Float32Array[];
 }
 
@@ -42,10 +48,13 @@ export interface Dataset {
   skipped: { record: string; reason: string }[];
 }
 
-const ARRAY_NAME: Record<SignalModality, string> = { ecg: 'windows', eeg: 'epochs' };
+const ARRAY_NAME: Record<RecordModality, string> = { ecg: 'windows', eeg: 'epochs', mri: 'volume', oct: 'bscans' };
 
-/** Reads patients and the records of `modalities` (arrays from `storeDir`, where their hx:path is relative to). */
-export async function loadDataset(store: GraphStore, storeDir: string, modalities: readonly SignalModality[]): Promise<Dataset> {
+/**
+ * Reads patients and the records of `modalities` (arrays from `storeDir`, where their hx:path is
+ * relative to). Imaging records are resampled to their encoder's input shape from `imaging`.
+ */
+export async function loadDataset(store: GraphStore, storeDir: string, modalities: readonly RecordModality[], imaging: LearnConfig['imaging'] = {}): Promise<Dataset> {
   const patients = new Map<string, PatientData>();
   const patient = (iri: string, id: string) => {
     let p = patients.get(id);
@@ -76,11 +85,12 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
       FILTER(?mod IN (${mods})) } ORDER BY ?rid`);
     const seen = new Set<string>();
     for (const r of rows) {
-      const m = r.mod as SignalModality;
+      const m = r.mod as RecordModality;
       if (r.name !== ARRAY_NAME[m] || seen.has(r.rid!)) continue;
       seen.add(r.rid!);
       const pid = r.pid ?? r.rid!.split('/')[0];
-      const sequences = readSequences(join(storeDir, r.path!), m);
+      const file = join(storeDir, r.path!);
+      const sequences = m === 'mri' || m === 'oct' ? readVolume(file, m, imaging[m]) : readSequences(file, m);
       if (typeof sequences === 'string') {
         skipped.push({ record: r.rid!, reason: sequences });
         continue;
@@ -91,6 +101,62 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
     }
   }
   return { patients: [...patients.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), records, skipped };
+}
+
+/** One imaging record's volume at the encoder's input shape (trilinearly resampled when it differs), or why it cannot be used. */
+function readVolume(file: string, m: ImagingModality, config: ImagingConfig | undefined): Float32Array[] | string {
+  let array;
+  try {
+    array = decodeNpy(readFileSync(file), file);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (array.shape.length !== 3 || array.shape.some((n) => n < 1)) return `${m} array of shape ${array.shape.join('x')}; the encoder takes a 3D volume`;
+  const data = array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as ArrayLike<number>);
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return `${m} volume has a non-finite voxel at ${i}`;
+  const shape = array.shape as [number, number, number];
+  return [config ? resampleVolume(data, shape, config.shape) : data];
+}
+
+/**
+ * Trilinear resampling of a C-order [z, y, x] volume onto `to`, corners aligned (voxel 0 and the
+ * last voxel of each axis keep their places): the whole field of view is kept, each axis scaled on
+ * its own. A volume already of that shape is returned as it is.
+ */
+export function resampleVolume(data: Float32Array, from: readonly number[], to: readonly number[]): Float32Array {
+  if (from.every((n, i) => n === to[i])) return data;
+  const axis = (nIn: number, nOut: number) => {
+    const lo = new Int32Array(nOut);
+    const w = new Float32Array(nOut);
+    for (let i = 0; i < nOut; i++) {
+      const x = nOut > 1 ? (i * (nIn - 1)) / (nOut - 1) : (nIn - 1) / 2;
+      lo[i] = Math.min(Math.floor(x), Math.max(0, nIn - 2));
+      w[i] = nIn > 1 ? x - lo[i] : 0;
+    }
+    return { lo, w, step: nIn > 1 ? 1 : 0 };
+  };
+  const [Z, Y, X] = from;
+  const az = axis(Z, to[0]);
+  const ay = axis(Y, to[1]);
+  const ax = axis(X, to[2]);
+  const out = new Float32Array(to[0] * to[1] * to[2]);
+  const at = (z: number, y: number, x: number) => data[(z * Y + y) * X + x];
+  let o = 0;
+  for (let k = 0; k < to[0]; k++) {
+    const z0 = az.lo[k], z1 = z0 + az.step, wz = az.w[k];
+    for (let j = 0; j < to[1]; j++) {
+      const y0 = ay.lo[j], y1 = y0 + ay.step, wy = ay.w[j];
+      for (let i = 0; i < to[2]; i++) {
+        const x0 = ax.lo[i], x1 = x0 + ax.step, wx = ax.w[i];
+        const c00 = at(z0, y0, x0) * (1 - wx) + at(z0, y0, x1) * wx;
+        const c01 = at(z0, y1, x0) * (1 - wx) + at(z0, y1, x1) * wx;
+        const c10 = at(z1, y0, x0) * (1 - wx) + at(z1, y0, x1) * wx;
+        const c11 = at(z1, y1, x0) * (1 - wx) + at(z1, y1, x1) * wx;
+        out[o++] = (c00 * (1 - wy) + c01 * wy) * (1 - wz) + (c10 * (1 - wy) + c11 * wy) * wz;
+      }
+    }
+  }
+  return out;
 }
 
 /** The sequences of one record's array, or why it cannot be used. */

@@ -6,7 +6,7 @@ import usearch from 'usearch';
 import { HX, HXG, HXR, oboIri, RDF, segment, XSD } from '../model/index.js';
 import { openStore, writeAtomic, type GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
-import { loadDataset, type SignalModality } from './data.js';
+import { loadDataset, type RecordModality } from './data.js';
 import { embedPatients, embedRecords, embedTerms } from './encode.js';
 import { latestVersion, loadTrainedModel, modelDir } from './train.js';
 
@@ -106,7 +106,7 @@ export async function embedStore(options: { storeDir: string; version?: string; 
   try {
     const ontology = await store.ontology();
     const model = loadTrainedModel(options.storeDir, version, ontology);
-    const dataset = await loadDataset(store, resolve(options.storeDir), model.signalModalities);
+    const dataset = await loadDataset(store, resolve(options.storeDir), model.recordModalities, model.config.imaging);
     const D = model.config.dim;
     const recordVectors = embedRecords(model, dataset.records);
     const patientVectors = embedPatients(model, dataset, recordVectors);
@@ -147,7 +147,7 @@ export interface ClassifyRow {
  * Zero-shot scores: the cosine similarity of each record of `modality` to the term's embedding, both
  * as `harmonia embed` stored them for the model version. No per-term classifier is involved.
  */
-export async function classifyRecords(options: { storeDir: string; modality: SignalModality | string; term: string; version?: string }): Promise<ClassifyRow[]> {
+export async function classifyRecords(options: { storeDir: string; modality: RecordModality | string; term: string; version?: string }): Promise<ClassifyRow[]> {
   const version = resolveVersion(options.storeDir, options.version);
   const store = await openStore(options.storeDir);
   try {
@@ -181,6 +181,6 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 function learnedModalities(storeDir: string, version: string): string {
-  const { config } = JSON.parse(readFileSync(join(modelDir(storeDir, version), 'model.json'), 'utf8')) as { config: { signals: Record<string, unknown> } };
-  return Object.keys(config.signals).join(', ') || 'no signal modality';
+  const { config } = JSON.parse(readFileSync(join(modelDir(storeDir, version), 'model.json'), 'utf8')) as { config: { signals: Record<string, unknown>; imaging?: Record<string, unknown> } };
+  return [...Object.keys(config.signals), ...Object.keys(config.imaging ?? {})].join(', ') || 'no record modality';
 }

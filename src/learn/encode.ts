@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Dataset, PatientData, RecordData, SignalModality } from './data.js';
+import type { Dataset, PatientData, RecordData } from './data.js';
 import { Model, type ModalityName, type PhenotypeBatch } from './model.js';
 
 // Inference: embeddings of records, patients and terms with a trained (or freshly initialised) model.
@@ -20,23 +20,27 @@ function spread<T>(items: readonly T[], k: number): T[] {
   return Array.from({ length: k }, (_, i) => items[Math.floor(((i + 0.5) * items.length) / k)]);
 }
 
-/** One unit vector per record: the normalised mean of its sequences' embeddings. */
+/**
+ * One unit vector per record of a modality the model learns: the normalised mean of its sequences'
+ * embeddings (an imaging record has one volume).
+ */
 export function embedRecords(model: Model, records: readonly RecordData[]): Float32Array[] {
   const D = model.config.dim;
   const out: Float32Array[] = new Array(records.length);
-  for (const m of ['ecg', 'eeg'] as SignalModality[]) {
-    if (!model.config.signals[m]) continue;
-    const L = Model.sequenceLength(m);
+  for (const m of model.recordModalities) {
+    const L = model.inputLength(m);
+    // Volumes are larger than sequences: fewer per chunk keeps memory flat.
+    const chunk = m === 'mri' || m === 'oct' ? Math.max(1, Math.floor((CHUNK * 2500) / L)) : CHUNK;
     const jobs: { record: number; seq: Float32Array }[] = [];
     records.forEach((r, i) => {
       if (r.modality === m) for (const s of spread(r.sequences, MAX_SEQUENCES)) jobs.push({ record: i, seq: s });
     });
     const sums = new Map<number, Float32Array>();
-    for (let o = 0; o < jobs.length; o += CHUNK) {
-      const part = jobs.slice(o, o + CHUNK);
+    for (let o = 0; o < jobs.length; o += chunk) {
+      const part = jobs.slice(o, o + chunk);
       const x = new Float32Array(part.length * L);
       part.forEach((j, k) => x.set(j.seq, k * L));
-      const z = tf.tidy(() => model.encodeSignals(m, x, part.length)).dataSync() as Float32Array;
+      const z = tf.tidy(() => model.encodeRecords(m, x, part.length).z).dataSync() as Float32Array;
       part.forEach((j, k) => {
         const s = sums.get(j.record) ?? new Float32Array(D);
         for (let d = 0; d < D; d++) s[d] += z[k * D + d];
@@ -86,7 +90,7 @@ export function embedPatients(model: Model, dataset: Dataset, recordVectors: rea
       const parts: { modality: ModalityName; z: tf.Tensor2D; rows: Int32Array }[] = [];
       const withPheno = chunk.map((p, i) => [p, i] as const).filter(([p]) => hasPhenotype(model, p));
       if (withPheno.length) parts.push({ modality: 'phenotype', z: model.encodePhenotypes(phenotypeBatch(model, withPheno.map(([p]) => p))), rows: Int32Array.from(withPheno, ([, i]) => i) });
-      for (const m of model.signalModalities) {
+      for (const m of model.recordModalities) {
         const rows: number[] = [];
         const vecs: Float32Array[] = [];
         chunk.forEach((p, i) => {

@@ -15,5 +15,11 @@ export { Rng, hash32 } from './random.js';
 export { auroc, cosine } from './metrics.js';
 export { train, loadTrainedModel, modelVersion, modelDir, latestVersion, patientSplits, zeroShotMetrics, MODELS_DIR, type TrainOptions, type TrainProgress, type ModelCard, type TaskMetric } from './train.js';
 export { embedStore, classifyRecords, storedEmbeddings, encodeVector, decodeVector, embeddingGraph, resolveVersion, FLOAT32_BASE64, type EmbedSummary, type ClassifyRow, type EmbeddedItem, type EmbeddingKind } from './embed.js';
+export { IMAGING_MODALITIES, type ImagingConfig, type ImagingModality } from './config.js';
+export { patchify, type RecordEncoding } from './model.js';
+export { maskedReconstructionLoss } from './losses.js';
+export { resampleVolume, type RecordModality } from './data.js';
+export { crossModalPairs, type RecordBatch } from './objective.js';
+export { augmentVolume } from './sampler.js';
 // kNN inside SPARQL (SERVICE <https://w3id.org/harmonia/knn>) and hx:similarity for Comunica.
 export { KnnService, similarityFunctions, exactSpace, saveEmbeddings, embeddingsGraph as knnEmbeddingsGraph, DEFAULT_K, MAX_K, EXACT_MAX, HNSW_EXPANSION, type Neighbour, type NearestOptions, type KnnOptions } from './knn.js';

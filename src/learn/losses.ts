@@ -38,3 +38,17 @@ export function ontologyLoss(left: tf.Tensor2D, right: tf.Tensor2D, target: Floa
   const cos = tf.sum(tf.mul(left, right), 1);
   return tf.mean(tf.square(tf.sub(cos, tf.tensor1d(target)))) as tf.Scalar;
 }
+
+/**
+ * Masked-patch reconstruction: the mean squared error between reconstructed and true patches
+ * ([B, T, P]) over the masked tokens only (`mask` [B * T], 1 = masked); visible patches, which the
+ * encoder saw, do not count. Each masked patch weighs the same.
+ */
+export function maskedReconstructionLoss(reconstruction: tf.Tensor3D, patches: tf.Tensor3D, mask: Float32Array): tf.Scalar {
+  const [B, T] = reconstruction.shape;
+  let masked = 0;
+  for (const m of mask) masked += m;
+  if (masked === 0) throw new Error('reconstruction: no patch is masked');
+  const perPatch = tf.mean(tf.square(tf.sub(reconstruction, patches)), 2);
+  return tf.div(tf.sum(tf.mul(perPatch, tf.tensor2d(mask, [B, T]))), masked) as tf.Scalar;
+}

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LearnConfig, SignalConfig } from './config.js';
+import type { ImagingConfig, ImagingModality, LearnConfig, SignalConfig } from './config.js';
 import { lookup } from './lookup.js';
 import { Rng } from './random.js';
 import { initialTermVectors, type TermVocabulary } from './vocabulary.js';
 
 // The encoders into one shared space. Every weight is a named tf.Variable initialised from a seeded
 // generator, so a seed gives the same model on every backend. Only ops with gradient kernels on wasm
-// are used: patches by reshape + matMul (no convolution), lookups with a scatter gradient.
+// are used: patches by reshape + matMul (no convolution; 3D patches are cut in plain JS, they need
+// no gradient), lookups with a scatter gradient.
 
 const { sqrt } = Math;
 
@@ -14,7 +15,17 @@ const { sqrt } = Math;
 let instances = 0;
 
 /** Modalities the fusion knows; phenotype is the patient's HPO term set. */
-export type ModalityName = 'phenotype' | 'ecg' | 'eeg';
+export type ModalityName = 'phenotype' | 'ecg' | 'eeg' | ImagingModality;
+type RecordModality = 'ecg' | 'eeg' | ImagingModality;
+
+/** What a record encoder returns: the embedding, and with a mask the reconstruction of the masked patches. */
+export interface RecordEncoding {
+  z: tf.Tensor2D;
+  /** [B, T, P] reconstruction of every patch from the token outputs (only with a mask). */
+  reconstruction?: tf.Tensor3D;
+  /** [B, T, P] the patches as the encoder saw them before masking (each sequence or volume standardised). */
+  patches?: tf.Tensor3D;
+}
 
 /** A batch of phenotype sets, padded to `width` terms: term indices, 1 for excluded, 1 for a real term. */
 export interface PhenotypeBatch {
@@ -28,6 +39,9 @@ export interface PhenotypeBatch {
 export class Model {
   readonly vars = new Map<string, tf.Variable>();
   readonly signalModalities: ('ecg' | 'eeg')[];
+  readonly imagingModalities: ImagingModality[];
+  /** Signal then imaging modalities: the order of the "no finding" anchors. */
+  readonly recordModalities: RecordModality[];
   /** The prefix of this model's tfjs variable names (`<prefix>/<weight name>`). */
   readonly prefix = `harmonia${++instances}`;
 
@@ -41,7 +55,10 @@ export class Model {
     this.add('terms', [vocab.ids.length, D], initialTermVectors(vocab, D, rng));
     // Learned per-modality "no finding" anchors: where unlabelled records of a modality are pulled.
     this.signalModalities = (['ecg', 'eeg'] as const).filter((m) => config.signals[m]);
-    this.add('anchors', [Math.max(1, this.signalModalities.length), D], rng.normals(Math.max(1, this.signalModalities.length) * D, 1 / sqrt(D)));
+    this.imagingModalities = (['mri', 'oct'] as const).filter((m) => config.imaging?.[m]);
+    this.recordModalities = [...this.signalModalities, ...this.imagingModalities];
+    const anchors = Math.max(1, this.recordModalities.length);
+    this.add('anchors', [anchors, D], rng.normals(anchors * D, 1 / sqrt(D)));
     const A = config.phenotype.attention;
     this.add('pheno.type', [2, D], rng.normals(2 * D, 0.1));
     this.dense(rng, 'pheno.att', D, A);
@@ -49,6 +66,7 @@ export class Model {
     this.dense(rng, 'pheno.value', D, D);
     this.dense(rng, 'pheno.out', D, D);
     for (const m of this.signalModalities) this.signalParams(rng, m, config.signals[m]!);
+    for (const m of this.imagingModalities) this.imagingParams(rng, m, config.imaging[m]!);
     for (const m of this.modalities()) {
       // Fusion projections start as the identity: before training the fused embedding is the mean.
       const eye = new Float32Array(D * D);
@@ -59,7 +77,12 @@ export class Model {
   }
 
   modalities(): ModalityName[] {
-    return ['phenotype', ...this.signalModalities];
+    return ['phenotype', ...this.recordModalities];
+  }
+
+  /** Whether the masked-reconstruction loss (and its mask token and head) is part of this model. */
+  get reconstructs(): boolean {
+    return (this.config.losses.reconstruction ?? 0) > 0;
   }
 
   private add(name: string, shape: number[], values: Float32Array): void {
@@ -79,10 +102,22 @@ export class Model {
     this.add(`${name}.b`, [dim], new Float32Array(dim));
   }
 
-  private signalParams(rng: Rng, m: string, s: SignalConfig): void {
-    const tokens = this.tokens(m as 'ecg' | 'eeg');
-    this.dense(rng, `${m}.patch`, s.patch, s.dModel);
+  private signalParams(rng: Rng, m: 'ecg' | 'eeg', s: SignalConfig): void {
+    this.encoderParams(rng, m, this.tokens(m), s.patch, s);
+  }
+
+  private imagingParams(rng: Rng, m: ImagingModality, s: ImagingConfig): void {
+    this.encoderParams(rng, m, this.tokens(m), patchSize(s), s);
+  }
+
+  /** Patch embedding, positions, transformer blocks, output projection; mask token and reconstruction head when that loss is on. */
+  private encoderParams(rng: Rng, m: string, tokens: number, patch: number, s: Pick<SignalConfig, 'dModel' | 'layers' | 'mlp'>): void {
+    this.dense(rng, `${m}.patch`, patch, s.dModel);
     this.add(`${m}.pos`, [tokens, s.dModel], rng.normals(tokens * s.dModel, 0.02));
+    if (this.reconstructs) {
+      this.add(`${m}.maskToken`, [s.dModel], rng.normals(s.dModel, 0.02));
+      this.dense(rng, `${m}.recon`, s.dModel, patch);
+    }
     for (let l = 0; l < s.layers; l++) {
       const p = `${m}.block${l}`;
       this.norm(`${p}.ln1`, s.dModel);
@@ -100,7 +135,12 @@ export class Model {
     return m === 'ecg' ? 2500 : 512;
   }
 
-  tokens(m: 'ecg' | 'eeg'): number {
+  /** Tokens (patches) per sequence or volume of a modality. */
+  tokens(m: RecordModality): number {
+    if (m === 'mri' || m === 'oct') {
+      const c = this.config.imaging[m]!;
+      return c.shape.reduce((t, n, i) => t * (n / c.patch[i]), 1);
+    }
     const s = this.config.signals[m]!;
     const L = Model.sequenceLength(m);
     if (L % s.downsample !== 0 || (L / s.downsample) % s.patch !== 0) {
@@ -137,8 +177,19 @@ export class Model {
     return l2normalize(this.v('anchors') as tf.Tensor2D);
   }
 
-  anchorIndex(m: 'ecg' | 'eeg'): number {
-    return this.signalModalities.indexOf(m);
+  anchorIndex(m: RecordModality): number {
+    return this.recordModalities.indexOf(m);
+  }
+
+  /** Values one input item of a record modality has: a sequence's samples or a volume's voxels at the input shape. */
+  inputLength(m: RecordModality): number {
+    if (m === 'mri' || m === 'oct') return this.config.imaging[m]!.shape.reduce((a, b) => a * b, 1);
+    return Model.sequenceLength(m);
+  }
+
+  /** Patch values per token of a record modality (after downsampling, for signals). */
+  patchLength(m: RecordModality): number {
+    return m === 'mri' || m === 'oct' ? patchSize(this.config.imaging[m]!) : this.config.signals[m]!.patch;
   }
 
   /**
@@ -162,24 +213,63 @@ export class Model {
 
   /** Sequences [B, L] of a modality (L as harmonized) to [B, D]. */
   encodeSignals(m: 'ecg' | 'eeg', x: Float32Array, batch: number): tf.Tensor2D {
+    return this.encodeRecords(m, x, batch).z;
+  }
+
+  /** Volumes [B, Z*Y*X] (C-order, the configured input shape) of an imaging modality to [B, D]. */
+  encodeVolumes(m: ImagingModality, x: Float32Array, batch: number): tf.Tensor2D {
+    return this.encodeRecords(m, x, batch).z;
+  }
+
+  /**
+   * Any record modality's encoder. With `mask` ([B * T], 1 = masked), the masked patches' embeddings
+   * are replaced by a learned mask token before the transformer, and a linear head reconstructs
+   * every patch from the token outputs (the loss counts the masked ones only).
+   */
+  encodeRecords(m: RecordModality, x: Float32Array, batch: number, mask?: Float32Array): RecordEncoding {
+    const T = this.tokens(m);
+    const P = this.patchLength(m);
+    const patches = m === 'mri' || m === 'oct' ? this.volumePatches(m, x, batch) : this.signalPatches(m, x, batch);
+    const s = m === 'mri' || m === 'oct' ? this.config.imaging[m]! : this.config.signals[m]!;
+    let e = this.affine(patches, `${m}.patch`);
+    if (mask) {
+      if (!this.reconstructs) throw new Error('a mask needs the reconstruction loss (losses.reconstruction > 0)');
+      const keep = tf.tensor3d(mask, [batch, T, 1]);
+      e = tf.add(tf.mul(e, tf.sub(1, keep)), tf.mul(keep, this.v(`${m}.maskToken`)));
+    }
+    let h = tf.add(e, this.v(`${m}.pos`));
+    for (let l = 0; l < s.layers; l++) h = this.block(h, `${m}.block${l}`, s.heads);
+    const pooled = this.layerNorm(tf.mean(h, 1), `${m}.lnOut`);
+    const z = l2normalize(this.affine(pooled, `${m}.out`) as tf.Tensor2D);
+    if (!mask) return { z };
+    return { z, reconstruction: this.affine(h, `${m}.recon`) as tf.Tensor3D, patches: patches as tf.Tensor3D };
+  }
+
+  /**
+   * Volumes cut into [B, T, P] patches, each volume standardised on its own (scanner units and
+   * harmonisation choices differ; a shape mask's extent survives as the foreground's value).
+   */
+  private volumePatches(m: ImagingModality, x: Float32Array, batch: number): tf.Tensor3D {
+    const p = tf.tensor3d(patchify(x, batch, this.config.imaging[m]!), [batch, this.tokens(m), this.patchLength(m)]);
+    const { mean, variance } = tf.moments(p, [1, 2], true);
+    return tf.div(tf.sub(p, mean), tf.sqrt(tf.add(variance, 1e-6))) as tf.Tensor3D;
+  }
+
+  /** Signal sequences average-pooled, each standardised on its own, cut into [B, T, patch]. */
+  private signalPatches(m: 'ecg' | 'eeg', x: Float32Array, batch: number): tf.Tensor3D {
     const s = this.config.signals[m]!;
     const L = Model.sequenceLength(m);
-    const T = this.tokens(m);
     let seq: tf.Tensor = tf.tensor2d(x, [batch, L]);
     if (s.downsample > 1) seq = tf.mean(seq.reshape([batch, L / s.downsample, s.downsample]), 2);
     // Each sequence standardised on its own: amplitude and offset differ by device and site.
     const { mean, variance } = tf.moments(seq, 1, true);
     seq = tf.div(tf.sub(seq, mean), tf.sqrt(tf.add(variance, 1e-6)));
-    let h = tf.add(this.affine(seq.reshape([batch, T, s.patch]), `${m}.patch`), this.v(`${m}.pos`));
-    for (let l = 0; l < s.layers; l++) h = this.block(h, `${m}.block${l}`, s);
-    const pooled = this.layerNorm(tf.mean(h, 1), `${m}.lnOut`);
-    return l2normalize(this.affine(pooled, `${m}.out`) as tf.Tensor2D);
+    return seq.reshape([batch, this.tokens(m), s.patch]) as tf.Tensor3D;
   }
 
   /** A pre-norm transformer block: multi-head self-attention, then a ReLU MLP, each residual. */
-  private block(x: tf.Tensor, p: string, s: SignalConfig): tf.Tensor {
+  private block(x: tf.Tensor, p: string, H: number): tf.Tensor {
     const [B, T, d] = x.shape;
-    const H = s.heads;
     const dh = d / H;
     const n = this.layerNorm(x, `${p}.ln1`);
     const heads = (t: tf.Tensor) => t.reshape([B, T, H, dh]).transpose([0, 2, 1, 3]);
@@ -221,6 +311,32 @@ export class Model {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
   }
+}
+
+const patchSize = (c: ImagingConfig) => c.patch[0] * c.patch[1] * c.patch[2];
+
+/**
+ * Cuts C-order volumes [B, Z, Y, X] into non-overlapping patches [B, T, pz*py*px], tokens in
+ * z-major order, each patch's voxels in C-order. Plain JS: the input needs no gradient, and it
+ * avoids a rank-7 transpose the backends handle unevenly.
+ */
+export function patchify(x: Float32Array, batch: number, c: Pick<ImagingConfig, 'shape' | 'patch'>): Float32Array {
+  const [Z, Y, X] = c.shape;
+  const [pz, py, px] = c.patch;
+  const V = Z * Y * X;
+  if (x.length !== batch * V) throw new Error(`patchify: ${x.length} values for ${batch} volumes of ${c.shape.join('x')}`);
+  const out = new Float32Array(x.length);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    const base = b * V;
+    for (let z0 = 0; z0 < Z; z0 += pz) for (let y0 = 0; y0 < Y; y0 += py) for (let x0 = 0; x0 < X; x0 += px) {
+      for (let z = z0; z < z0 + pz; z++) for (let y = y0; y < y0 + py; y++) {
+        const row = base + (z * Y + y) * X;
+        for (let i = x0; i < x0 + px; i++) out[o++] = x[row + i];
+      }
+    }
+  }
+  return out;
 }
 
 export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {

@@ -1,20 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LearnConfig } from './config.js';
-import type { RecordData, SignalModality } from './data.js';
-import { alignmentLoss, infoNce, ontologyLoss } from './losses.js';
+import type { RecordData, RecordModality } from './data.js';
+import { alignmentLoss, infoNce, maskedReconstructionLoss, ontologyLoss } from './losses.js';
 import { lookup } from './lookup.js';
 import type { Model, ModalityName, PhenotypeBatch } from './model.js';
 
 // One training step's inputs (built in plain JS by the sampler) and the losses computed from them.
 
+/** A batch of records of one modality (signals or volumes). */
 export interface SignalBatch {
-  modality: SignalModality;
+  modality: RecordModality;
   size: number;
-  /** Two augmented views of each record, [size * L] each. */
+  /** Two augmented views of each record, [size * L] each (L: a sequence's samples or a volume's voxels). */
   view1: Float32Array;
   view2: Float32Array;
+  /** Masked patches of the second view, [size * tokens], 1 = masked: only when the reconstruction loss is on. */
+  mask?: Float32Array;
   records: RecordData[];
 }
+export type RecordBatch = SignalBatch;
 
 export interface TrainBatch {
   phenotype?: { batch: PhenotypeBatch; patients: string[]; observed: number[][] };
@@ -23,11 +27,19 @@ export interface TrainBatch {
   /** Vocabulary indices of random terms added to the alignment candidates. */
   negatives: Int32Array;
   /** Every finding term (vocabulary index) of each modality: always candidates for its records. */
-  findings: Partial<Record<SignalModality, number[]>>;
+  findings: Partial<Record<RecordModality, number[]>>;
 }
 
 export type LossName = keyof LearnConfig['losses'];
-export const LOSS_NAMES: LossName[] = ['crossModal', 'views', 'alignment', 'ontology'];
+export const LOSS_NAMES: LossName[] = ['crossModal', 'views', 'alignment', 'ontology', 'reconstruction'];
+
+/** One modality's embeddings in a batch and the batch patient row of each of its rows. */
+export interface Present {
+  modality: ModalityName;
+  z: tf.Tensor2D;
+  /** Batch patient row -> row of z (a patient's first record of the modality). */
+  rows: Map<number, number>;
+}
 
 /** The weighted losses of one batch; a switched-off loss (weight 0) or one without data is absent. */
 export function batchLosses(model: Model, b: TrainBatch): Partial<Record<LossName, tf.Scalar>> {
@@ -35,35 +47,64 @@ export function batchLosses(model: Model, b: TrainBatch): Partial<Record<LossNam
   const tau = model.config.temperature;
   const out: Partial<Record<LossName, tf.Scalar>> = {};
   const zP = b.phenotype ? model.encodePhenotypes(b.phenotype.batch) : undefined;
+  const reconstructions: tf.Scalar[] = [];
   const signals = b.signals.map((s) => {
     const L = s.view1.length / s.size;
     const both = new Float32Array(2 * s.size * L);
     both.set(s.view1);
     both.set(s.view2, s.size * L);
-    const z = model.encodeSignals(s.modality, both, 2 * s.size);
+    // The first view is never masked: the mask covers the second view's rows only.
+    const mask = s.mask && model.reconstructs ? new Float32Array(2 * s.mask.length) : undefined;
+    mask?.set(s.mask!, s.mask!.length);
+    const enc = model.encodeRecords(s.modality, both, 2 * s.size, mask);
+    if (mask && enc.reconstruction) reconstructions.push(maskedReconstructionLoss(enc.reconstruction, enc.patches!, mask));
+    const z = enc.z;
     return { s, z1: z.slice([0, 0], [s.size, -1]) as tf.Tensor2D, z2: z.slice([s.size, 0], [s.size, -1]) as tf.Tensor2D };
   });
   if (w.views > 0) {
     const parts = signals.filter((x) => x.s.size >= 2).map((x) => infoNce(x.z1, x.z2, tau));
     if (parts.length) out.views = tf.div(tf.addN(parts), parts.length) as tf.Scalar;
   }
+  if (reconstructions.length) out.reconstruction = tf.div(tf.addN(reconstructions), reconstructions.length) as tf.Scalar;
   // Patients of this batch: those of the phenotype batch, then the records' patients.
   const patients: string[] = [...(b.phenotype?.patients ?? [])];
   const row = new Map(patients.map((p, i) => [p, i] as [string, number]));
   for (const { s } of signals) for (const r of s.records) if (!row.has(r.patient)) row.set(r.patient, patients.push(r.patient) - 1);
-  if (w.crossModal > 0 && zP) {
-    const parts: tf.Scalar[] = [];
+  if (w.crossModal > 0) {
+    const present: Present[] = [];
+    if (zP) present.push({ modality: 'phenotype', z: zP, rows: new Map(b.phenotype!.patients.map((_, i) => [i, i])) });
     for (const { s, z1 } of signals) {
-      const pairs = s.records.map((r, i) => [row.get(r.patient)!, i] as const).filter(([p]) => p < b.phenotype!.patients.length);
-      const firsts = [...new Map(pairs.map(([p, i]) => [p, i])).entries()];
-      if (firsts.length < 2) continue;
-      parts.push(infoNce(rows2d(zP, firsts.map(([p]) => p)), rows2d(z1, firsts.map(([, i]) => i)), tau));
+      const rows = new Map<number, number>();
+      s.records.forEach((r, i) => {
+        const p = row.get(r.patient)!;
+        if (!rows.has(p)) rows.set(p, i);
+      });
+      present.push({ modality: s.modality, z: z1, rows });
     }
+    const parts = crossModalPairs(present, tau);
     if (parts.length) out.crossModal = tf.div(tf.addN(parts), parts.length) as tf.Scalar;
   }
   if (w.alignment > 0) out.alignment = alignment(model, b, zP, signals, patients, row);
   if (w.ontology > 0 && b.termPairs) out.ontology = ontologyLoss(model.termEmbeddings(b.termPairs.left), model.termEmbeddings(b.termPairs.right), b.termPairs.target);
   return out;
+}
+
+/**
+ * Symmetric InfoNCE between every pair of modalities present in the batch, over the patients that
+ * have both (at least two, so there is a negative): phenotype-ECG, ECG-EEG, phenotype-MRI, ...
+ */
+export function crossModalPairs(present: Present[], tau: number): tf.Scalar[] {
+  const parts: tf.Scalar[] = [];
+  for (let a = 0; a < present.length; a++) {
+    for (let c = a + 1; c < present.length; c++) {
+      const shared = [...present[a].rows.keys()].filter((p) => present[c].rows.has(p)).sort((x, y) => x - y);
+      if (shared.length < 2) continue;
+      const left = rows2d(present[a].z, shared.map((p) => present[a].rows.get(p)!));
+      const right = rows2d(present[c].z, shared.map((p) => present[c].rows.get(p)!));
+      parts.push(infoNce(left, right, tau));
+    }
+  }
+  return parts;
 }
 
 /**

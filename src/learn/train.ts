@@ -98,8 +98,9 @@ interface TrainState {
 }
 
 const SIMULATED =
-  'Nothing is simulated in the inputs: phenotype sets are the phenopackets\' own; signal records are real recordings with the findings ' +
-  'their manifests give (hx:finding). Records without a finding are aligned with a learned per-modality "no finding" anchor, not with an HPO term.';
+  'Nothing is simulated in the inputs: phenotype sets are the phenopackets\' own; signal and imaging records are real recordings and volumes with the findings ' +
+  'their manifests give (hx:finding). Records without a finding are aligned with a learned per-modality "no finding" anchor, not with an HPO term. ' +
+  'Imaging volumes are trilinearly resampled to the encoder\'s input shape when loaded.';
 
 /** The model's version: its preset or config name, seed and a hash of the configuration. */
 export function modelVersion(config: LearnConfig, seed: number): string {
@@ -116,9 +117,14 @@ export function latestVersion(storeDir: string): string | undefined {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version : undefined;
 }
 
-/** Each patient's split, by its subject group (publication, else the patient). */
+/**
+ * Each patient's split, by its subject group (publication, else the patient); a patient whose id
+ * matches one of `fractions.assign`'s expressions goes to that split (a data set's own split).
+ */
 export function patientSplits(dataset: Dataset, seed: number, fractions: LearnConfig['split']): Map<string, Split> {
-  return new Map(dataset.patients.map((p) => [p.id, splitOf(p.group, seed, fractions)]));
+  const assign = Object.entries(fractions.assign ?? {}).map(([split, re]) => [split as Split, new RegExp(re as string)] as const);
+  const given = (id: string) => assign.find(([, re]) => re.test(id))?.[0];
+  return new Map(dataset.patients.map((p) => [p.id, given(p.id) ?? splitOf(p.group, seed, fractions)]));
 }
 
 /**
@@ -127,13 +133,13 @@ export function patientSplits(dataset: Dataset, seed: number, fractions: LearnCo
  * finding as negatives. Falls back to patient-term alignment when no split record has a finding.
  */
 export function zeroShotMetrics(model: Model, dataset: Dataset, splits: Map<string, Split>, split: Split): TaskMetric[] {
-  const records = dataset.records.filter((r) => splits.get(r.patient) === split && model.config.signals[r.modality]);
+  const records = dataset.records.filter((r) => splits.get(r.patient) === split && model.recordModalities.includes(r.modality));
   if (!records.length) return [];
   const vectors = embedRecords(model, records);
   const terms = embedTerms(model);
   const D = model.config.dim;
   const out: TaskMetric[] = [];
-  for (const m of model.signalModalities) {
+  for (const m of model.recordModalities) {
     const idx = records.map((r, i) => [r, i] as const).filter(([r]) => r.modality === m);
     const findings = [...new Set(idx.map(([r]) => r.finding).filter((f): f is string => f !== undefined && model.vocab.index.has(f)))].sort();
     for (const term of findings) {
@@ -186,7 +192,7 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
   let ontology: Ontology | undefined;
   try {
     ontology = await store.ontology();
-    dataset = await loadDataset(store, resolve(opts.storeDir), Object.keys(config.signals) as ('ecg' | 'eeg')[]);
+    dataset = await loadDataset(store, resolve(opts.storeDir), [...(Object.keys(config.signals) as ('ecg' | 'eeg')[]), ...(Object.keys(config.imaging) as ('mri' | 'oct')[])], config.imaging);
   } finally {
     await store.close();
   }
@@ -322,7 +328,9 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
 export function loadTrainedModel(storeDir: string, version: string, ontology: Ontology | undefined): Model {
   const dir = modelDir(storeDir, version);
   if (!hasCheckpoint(dir, 'best')) throw new Error(`${dir}: no trained model (run harmonia train first)`);
-  const { config, seed } = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { config: LearnConfig; seed: number };
+  const { config: saved, seed } = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { config: LearnConfig; seed: number };
+  // Models saved before imaging and reconstruction existed have neither.
+  const config: LearnConfig = { ...saved, maskRatio: saved.maskRatio ?? 0.4, imaging: saved.imaging ?? {}, losses: { ...saved.losses, reconstruction: saved.losses.reconstruction ?? 0 } };
   const vocab = vocabularyFromIds(JSON.parse(readFileSync(join(dir, 'terms.json'), 'utf8')) as string[], ontology);
   const model = new Model(config, vocab, seed);
   loadWeights(model, dir, 'best');

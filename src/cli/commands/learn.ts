@@ -30,7 +30,7 @@ function chooseConfig(opts: { config?: string; preset?: string }): LearnConfig {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train the ontology-aligned encoders (phenotype sets, ECG, EEG) on a store; checkpoints and a model card in DIR/models/<version>/')
+    .description('train the ontology-aligned encoders (phenotype sets, ECG, EEG, MRI and 3D volumes, OCT) on a store; checkpoints and a model card in DIR/arrays/models/<version>/')
     .requiredOption('--store <dir>', STORE)
     .option('--config <file>', 'training configuration (JSON or YAML; see docs/learning.md)')
     .option('--preset <name>', 'quick (within 20 minutes on 2 cores) or full')
@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .command('classify')
     .description('zero-shot scores: cosine similarity of every record of a modality to an HPO term, from the stored embeddings')
     .requiredOption('--store <dir>', STORE)
-    .requiredOption('--modality <m>', 'ecg or eeg')
+    .requiredOption('--modality <m>', 'a record modality the model encodes: ecg, eeg, mri or oct')
     .requiredOption('--term <HP:x>', 'the HPO term, e.g. HP:0005110 (atrial fibrillation)')
     .option('--model <version>', 'model version (default: the last trained)')
     .option('--json', 'one JSON line per record: {"record", "patient", "score"} (the default)')
