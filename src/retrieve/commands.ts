@@ -1,7 +1,9 @@
 import { InputError } from '../model/errors.js';
 import type { Ontology } from '../ontology/index.js';
 import { DEFAULT_DIAGNOSIS_METHOD, DIAGNOSIS_METHODS, DiseaseModel, type DiagnosisMethod, type GeneScore } from './diagnose.js';
-import { evaluateDiagnosisMetrics, evaluateRetrievalMetrics, type RankingMetrics } from './evaluate.js';
+import { DiagnosisEvaluation, EVALUATION_MODES, evaluateHeldOut, geneScores, type Calibration, type EvaluationMode, type RankTarget, type SplitName } from './heldout.js';
+import { posterior, type TermEvidence } from './likelihood.js';
+import { evaluateRetrievalMetrics, type RankingMetrics } from './evaluate.js';
 import type { Hpoa } from './hpoa.js';
 import { icFromAnnotations, icFromProfiles, type InformationContent } from './ic.js';
 import { DEFAULT_METHOD, parseMethod } from './method.js';
@@ -120,6 +122,24 @@ export interface DiagnoseOptions {
   genes?: boolean;
   /** Genes found elsewhere (a VCF's candidate genes), added to every query's genes as evidence. */
   evidenceGenes?: string[];
+  /** `genes`: also rank the genes of genes_to_phenotype for the profile (field `genes`). */
+  rank?: RankTarget;
+}
+
+/** One ranked disease. `probability`, `for`, `against` and `notInQuery` come with bayes-lr. */
+export interface DiseaseResult {
+  disease: string;
+  label: string;
+  /** Method score; for bayes-lr the log10 likelihood ratio. */
+  score: number;
+  /** Post-test probability under the stated prior (calibrated softmax of the likelihood ratios). */
+  probability?: number;
+  /** Query terms that argue for the disease, strongest first, with their log10 LR contribution. */
+  for?: TermEvidence[];
+  /** Query terms and (the strongest 10) disease features missing from the query that argue against it. */
+  against?: TermEvidence[];
+  /** All frequent features of the disease that the query does not mention: how many, and their summed contribution. */
+  notInQuery?: { count: number; contribution: number };
 }
 
 export interface DiagnoseResult {
@@ -127,9 +147,13 @@ export interface DiagnoseResult {
   method: string;
   /** How many genes from --vcf were used as evidence. */
   evidenceGenes?: number;
-  /** With --vcf: the candidate genes ranked by the best disease each explains. */
+  /** With --vcf: the candidate genes ranked by the best disease each explains; with rank genes: all genes (or the given ones). */
   genes?: GeneScore[];
-  results: { disease: string; label: string; score: number }[];
+  results: DiseaseResult[];
+  /** bayes-lr: the prior the probabilities are post-test to, and the calibration temperature. */
+  prior?: string;
+  temperature?: number;
+  rank?: RankTarget;
   warnings?: string[];
 }
 
@@ -142,11 +166,86 @@ export function diagnose(ctx: DiagnosisContext, query: PatientProfile, options: 
   const extra = options.evidenceGenes ?? [];
   const genes = options.genes || extra.length > 0;
   const profile = extra.length ? { ...query, genes: [...new Set([...query.genes, ...extra])] } : query;
-  if (genes && !ctx.model.hasGenes) warnings.push('gene evidence given but no gene annotations loaded (genes_to_phenotype): ignored');
+  if ((genes || options.rank === 'genes') && !ctx.model.hasGenes) warnings.push('gene evidence or gene ranking asked for but no gene annotations loaded (genes_to_phenotype): ignored');
+  if (method === 'bayes-lr') return diagnoseBayes(ctx, profile, { ...options, genes }, query.id, warnings);
   const results = ctx.model.rank(profile, method, checkTop(options.top ?? 10), { genes });
-  const rankedGenes = extra.length && ctx.model.hasGenes ? { genes: ctx.model.rankGenes(profile, method, checkTop(options.top ?? 10), extra) } : {};
-  return { query: query.id, method: method + (genes && ctx.model.hasGenes ? '+genes' : ''), results, ...rankedGenes, ...(extra.length ? { evidenceGenes: extra.length } : {}), ...(warnings.length ? { warnings } : {}) };
+  const geneCandidates = options.rank === 'genes' ? [...ctx.model.geneDiseases.keys()] : extra;
+  const rankedGenes = geneCandidates.length && ctx.model.hasGenes ? { genes: ctx.model.rankGenes(profile, method, checkTop(options.top ?? 10), geneCandidates) } : {};
+  return { query: query.id, method: method + (genes && ctx.model.hasGenes ? '+genes' : ''), results, ...(options.rank ? { rank: options.rank } : {}), ...rankedGenes, ...(extra.length ? { evidenceGenes: extra.length } : {}), ...(warnings.length ? { warnings } : {}) };
 }
+
+/** The readable answer of bayes-lr: probabilities under a stated prior, evidence for and against, gene conditioning. */
+function diagnoseBayes(ctx: DiagnosisContext, profile: PatientProfile, options: DiagnoseOptions & { genes: boolean }, id: string, warnings: string[]): DiagnoseResult {
+  const model = ctx.model;
+  const lm = model.likelihood;
+  const top = checkTop(options.top ?? 10);
+  const { scores, stats } = lm.scoreAll(profile);
+  const given = options.genes && model.hasGenes ? [...new Set(profile.genes.map((g) => g.toUpperCase()))] : [];
+  const candidates = given.length ? model.geneCandidates(given) : undefined;
+  const conditioned = candidates?.some((c) => c === 1) ?? false;
+  if (given.length && !conditioned) warnings.push(`no disease of the given genes (${given.slice(0, 5).join(', ')}${given.length > 5 ? ', ...' : ''}) in the annotations: ranked over all diseases`);
+  const n = candidates ? candidates.reduce((s, c) => s + c, 0) : 0;
+  const geneNames = given.length > 5 ? `${given.length} given genes` : given.join(', ');
+  const prior = conditioned ? `uniform over the ${n} diseases of ${geneNames} (others: 0)` : `uniform over ${model.size} diseases`;
+  const post = posterior(scores, lm.params.temperature, conditioned ? candidates : undefined);
+  const order = rankOrder(scores, conditioned ? candidates : undefined, top);
+  const results = order.map((i) => diseaseResult(model, i, scores[i], post[i], lm.scoreDisease(i, stats).evidence));
+  const rankedGenes = options.rank === 'genes' || (options.evidenceGenes?.length && model.hasGenes) ? { genes: rankGenesBayes(model, scores, lm.params.temperature, top, given) } : {};
+  return {
+    query: id,
+    method: 'bayes-lr' + (options.genes && model.hasGenes ? '+genes' : ''),
+    prior: options.rank === 'genes' ? `${prior}; genes: uniform over genes, then over each gene's diseases` : prior,
+    temperature: lm.params.temperature,
+    ...(options.rank ? { rank: options.rank } : {}),
+    results,
+    ...rankedGenes,
+    ...(options.evidenceGenes?.length ? { evidenceGenes: options.evidenceGenes.length } : {}),
+    ...(warnings.length ? { warnings } : {}),
+  };
+}
+
+/** Top k indices by score; with candidates, those first (each group by score, ties by index). */
+function rankOrder(scores: Float64Array, candidates: Uint8Array | undefined, k: number): number[] {
+  const idx = Array.from(scores.keys());
+  const group = (i: number): number => (candidates && !candidates[i] ? 1 : 0);
+  idx.sort((a, b) => group(a) - group(b) || scores[b] - scores[a] || a - b);
+  return idx.slice(0, k);
+}
+
+function diseaseResult(model: DiseaseModel, i: number, score: number, probability: number, evidence: TermEvidence[]): DiseaseResult {
+  const byStrength = (a: TermEvidence, b: TermEvidence): number => Math.abs(b.contribution) - Math.abs(a.contribution);
+  const missing = evidence.filter((e) => e.kind === 'not-in-query');
+  const queryTerms = evidence.filter((e) => e.kind !== 'not-in-query');
+  return {
+    disease: model.ids[i],
+    label: model.labels[i],
+    score: round4(score),
+    probability: probability >= 1e-4 ? round4(probability) : Number(probability.toPrecision(2)),
+    for: queryTerms.filter((e) => e.contribution > 0).sort(byStrength),
+    against: [...queryTerms.filter((e) => e.contribution < 0), ...missing.filter((e) => e.contribution < 0).sort(byStrength).slice(0, 10)].sort(byStrength),
+    notInQuery: { count: missing.length, contribution: round4(missing.reduce((s, e) => s + e.contribution, 0)) },
+  };
+}
+
+/** Genes ranked by the mean calibrated LR of their diseases, with a probability under a uniform prior over the ranked genes. */
+function rankGenesBayes(model: DiseaseModel, scores: Float64Array, temperature: number, k: number, only?: string[]): GeneScore[] {
+  const g = geneScores(model, scores, 'bayes-lr', temperature);
+  const keep = only?.length ? new Set(only) : undefined;
+  const idx = g.genes.map((_, i) => i).filter((i) => !keep || keep.has(g.genes[i]));
+  let top = -Infinity;
+  for (const i of idx) top = Math.max(top, g.scores[i]);
+  let sum = 0;
+  for (const i of idx) sum += 10 ** (g.scores[i] - top);
+  idx.sort((a, b) => g.scores[b] - g.scores[a] || g.genes[a].localeCompare(g.genes[b]));
+  return idx.slice(0, k).map((i) => {
+    const ds = model.geneDiseases.get(g.genes[i])!;
+    let best = ds[0];
+    for (const d of ds) if (scores[d] > scores[best]) best = d;
+    return { gene: g.genes[i], score: round4(g.scores[i]), probability: round4(10 ** (g.scores[i] - top) / sum), disease: model.ids[best], label: model.labels[best] };
+  });
+}
+
+const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 export function diagnoseAll(ctx: DiagnosisContext & { index?: PatientIndex }, spec: QuerySpec, options: DiagnoseOptions = {}): AsyncGenerator<DiagnoseResult | { query: string; error: string }> {
   return answerEach(ctx, spec, (profile, issues) => diagnose(ctx, profile, options, issues));
@@ -160,11 +259,44 @@ export function evaluateRetrieval(ctx: RetrievalContext, queries: readonly Patie
   return pick(evaluateRetrievalMetrics(ctx.index, queries, { method: options.method ?? DEFAULT_METHOD, samePublication: options.samePublication ?? true }));
 }
 
-/** Disease-ranking evaluation of one method. */
-export function evaluateDiagnosis(ctx: DiagnosisContext, queries: readonly PatientProfile[], options: { method?: string; genes?: boolean } = {}): EvaluationResult {
+/** What `harmonia eval diagnosis` prints: the summary plus how it was evaluated. */
+export type DiagnosisEvaluationResult = EvaluationResult & {
+  mode: EvaluationMode;
+  rank: RankTarget;
+  split: SplitName;
+  splitQueries: { tune: number; test: number };
+  heldOutAnnotations?: { queries: number; rowsDropped: number; diagnosesWithoutAnnotations: number };
+  calibration?: Calibration;
+};
+
+/**
+ * Disease (or gene) ranking evaluation of one method. Default mode leave-disease-out: the query's
+ * diagnosis loses the annotation rows from its patients' papers, corpus statistics exclude every
+ * query's papers, and only the test half of the disease split is reported (docs/retrieval.md).
+ */
+export function evaluateDiagnosis(
+  ctx: DiagnosisContext,
+  queries: readonly PatientProfile[],
+  options: { method?: string; genes?: boolean; mode?: EvaluationMode; rank?: RankTarget; split?: SplitName } = {},
+): DiagnosisEvaluationResult {
   const method = (options.method ?? DEFAULT_DIAGNOSIS_METHOD) as DiagnosisMethod;
-  if (!DIAGNOSIS_METHODS.includes(method)) throw new InputError(`unknown diagnosis method '${method}'`);
-  return pick(evaluateDiagnosisMetrics(ctx.model, queries, { method, genes: options.genes }));
+  if (!DIAGNOSIS_METHODS.includes(method)) throw new InputError(`unknown diagnosis method '${method}': expected ${DIAGNOSIS_METHODS.join(', ')}`);
+  const mode = options.mode ?? 'leave-disease-out';
+  if (!EVALUATION_MODES.includes(mode)) throw new InputError(`unknown evaluation mode '${mode}': expected ${EVALUATION_MODES.join(' or ')}`);
+  if (options.split && !['tune', 'test', 'all'].includes(options.split)) throw new InputError(`unknown split '${options.split}': expected tune, test or all`);
+  if (options.rank && !['diseases', 'genes'].includes(options.rank)) throw new InputError(`unknown ranking '${options.rank}': expected diseases or genes`);
+  if ((options.rank === 'genes' || options.genes) && !ctx.model.hasGenes) throw new InputError('gene evidence or gene ranking needs gene annotations (genes_to_phenotype)');
+  const ev = new DiagnosisEvaluation(ctx.ontology, ctx.model.hpoa, queries, mode, { diseaseGenes: diseaseGenesOf(ctx.model) });
+  const m = evaluateHeldOut(ev, queries, { method, genes: options.genes, rank: options.rank, split: options.split });
+  return { ...pick(m), mode: m.mode, rank: m.rank, split: m.split, splitQueries: m.splitQueries, ...(m.heldOutAnnotations ? { heldOutAnnotations: m.heldOutAnnotations } : {}), ...(m.calibration ? { calibration: m.calibration } : {}) };
+}
+
+/** disease id -> gene symbols, back from a model's gene index. */
+function diseaseGenesOf(model: DiseaseModel): Map<string, string[]> | undefined {
+  if (!model.hasGenes) return undefined;
+  const out = new Map<string, string[]>();
+  for (const [gene, ds] of model.geneDiseases) for (const d of ds) out.set(model.ids[d], [...(out.get(model.ids[d]) ?? []), gene]);
+  return out;
 }
 
 function pick(m: RankingMetrics): EvaluationResult {

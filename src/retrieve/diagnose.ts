@@ -1,6 +1,7 @@
 import type { Ontology } from '../ontology/index.js';
-import type { Hpoa } from './hpoa.js';
+import type { DiseaseTerm, Hpoa } from './hpoa.js';
 import { icFromAnnotations, type InformationContent } from './ic.js';
+import { LikelihoodModel, type LikelihoodParameters } from './likelihood.js';
 import { PatientIndex, topK } from './patient-index.js';
 import type { PatientProfile } from './profile.js';
 
@@ -18,9 +19,15 @@ import type { PatientProfile } from './profile.js';
 // ancestor of t caps P(t | D) at a small value. Optional gene evidence multiplies by GENE_LR when one of
 // the patient's genes is linked to D.
 
-export type DiagnosisMethod = 'resnik-bma' | 'lr';
-export const DIAGNOSIS_METHODS: readonly DiagnosisMethod[] = ['resnik-bma', 'lr'];
-export const DEFAULT_DIAGNOSIS_METHOD: DiagnosisMethod = 'lr';
+// `bayes-lr` (src/retrieve/likelihood.ts): the default, a likelihood ratio with a marginal background,
+// noise, penalties for disease features missing from the query, calibrated probabilities and
+// per-term evidence; with genes it is conditioned on them (only their diseases compete).
+
+export type DiagnosisMethod = 'resnik-bma' | 'lr' | 'bayes-lr';
+export const DIAGNOSIS_METHODS: readonly DiagnosisMethod[] = ['resnik-bma', 'lr', 'bayes-lr'];
+export const DEFAULT_DIAGNOSIS_METHOD: DiagnosisMethod = 'bayes-lr';
+/** Subtracted from diseases outside the given genes under gene conditioning: they rank after every gene disease. */
+export const OUTSIDE_GENES = 1e6;
 
 /** Frequency assumed for annotations without one (most OMIM IEA rows); LIRICAL also assumes 1. */
 export const DEFAULT_FREQUENCY = 1;
@@ -43,6 +50,8 @@ export interface DiseaseScore {
 export interface GeneScore {
   gene: string;
   score: number;
+  /** bayes-lr: post-test probability over the ranked genes (uniform prior over them). */
+  probability?: number;
   disease: string;
   label: string;
 }
@@ -66,12 +75,18 @@ export class DiseaseModel {
   private readonly minAbsence: number;
   private readonly noiseFloor: number;
   private readonly explicitOnlyForExcluded: boolean;
+  private readonly diseaseTerms: DiseaseTerm[][];
+  private readonly likelihoodParams: Partial<LikelihoodParameters>;
+  private likelihood_?: LikelihoodModel;
+  /** Gene symbol (upper case) -> disease indices. */
+  readonly geneDiseases: ReadonlyMap<string, readonly number[]>;
 
   constructor(
     readonly ontology: Ontology,
     readonly hpoa: Hpoa,
-    options: { ic?: InformationContent; diseaseGenes?: Map<string, string[]>; defaultFrequency?: number; excludedEvidence?: boolean; minAbsence?: number; noiseFloor?: number; explicitOnlyForExcluded?: boolean } = {},
+    options: { ic?: InformationContent; diseaseGenes?: Map<string, string[]>; defaultFrequency?: number; excludedEvidence?: boolean; minAbsence?: number; noiseFloor?: number; explicitOnlyForExcluded?: boolean; likelihood?: Partial<LikelihoodParameters> } = {},
   ) {
+    this.likelihoodParams = options.likelihood ?? {};
     this.excludedEvidence = options.excludedEvidence ?? true;
     this.minAbsence = options.minAbsence ?? MIN_ABSENCE;
     this.noiseFloor = options.noiseFloor ?? NOISE_FLOOR;
@@ -80,6 +95,7 @@ export class DiseaseModel {
     this.ic_ = this.ic.values;
     const diseases = [...hpoa.diseases.values()].filter((d) => d.terms.some((t) => !t.excluded && ontology.indexOf(t.id) >= 0));
     this.ids = diseases.map((d) => d.id);
+    this.diseaseTerms = diseases.map((d) => d.terms);
     this.labels = diseases.map((d) => d.label);
     const profiles: PatientProfile[] = diseases.map((d) => ({
       id: d.id,
@@ -125,6 +141,7 @@ export class DiseaseModel {
     nots.forEach((n, i) => (this.notStart[i + 1] = this.notStart[i] + n.length));
     this.notDisease = Int32Array.from(nots.flat());
     this.genes = new Map();
+    this.geneDiseases = this.genes;
     const position = new Map(this.ids.map((id, i) => [id, i]));
     for (const [disease, symbols] of options.diseaseGenes ?? []) {
       const di = position.get(disease);
@@ -145,6 +162,18 @@ export class DiseaseModel {
     return this.genes.size > 0;
   }
 
+  /** The `bayes-lr` model over the same diseases, in the same order (built on first use). */
+  get likelihood(): LikelihoodModel {
+    return (this.likelihood_ ??= new LikelihoodModel(this.ontology, this.diseaseTerms, this.ic, this.likelihoodParams));
+  }
+
+  /** 1 for the diseases linked to any of the genes. */
+  geneCandidates(genes: readonly string[]): Uint8Array {
+    const hit = new Uint8Array(this.ids.length);
+    for (const g of genes) for (const d of this.genes.get(g.toUpperCase()) ?? []) hit[d] = 1;
+    return hit;
+  }
+
   /** Scores every disease for a profile; higher is more likely. */
   scoreAll(profile: PatientProfile, method: DiagnosisMethod, options: { genes?: boolean } = {}): Float64Array {
     let scores: Float64Array;
@@ -152,6 +181,10 @@ export class DiseaseModel {
       scores = this.index.scoreAll(this.index.prepare(profile), 'resnik-bma');
     } else if (method === 'lr') {
       scores = this.logLikelihoodRatios(profile);
+    } else if (method === 'bayes-lr') {
+      scores = this.likelihood.scoreAll(profile).scores;
+      if (options.genes) conditionOnGenes(scores, this.geneCandidates(profile.genes));
+      return scores;
     } else {
       throw new Error(`unknown diagnosis method '${method as string}': expected ${DIAGNOSIS_METHODS.join(' or ')}`);
     }
@@ -229,7 +262,8 @@ export class DiseaseModel {
     }
   }
 
-  private addGeneEvidence(profile: PatientProfile, scores: Float64Array, method: DiagnosisMethod): void {
+  /** The older methods' gene evidence: a fixed bonus for diseases of the patient's genes. */
+  addGeneEvidence(profile: PatientProfile, scores: Float64Array, method: DiagnosisMethod): void {
     const hit = new Uint8Array(this.ids.length);
     for (const g of profile.genes) for (const d of this.genes.get(g.toUpperCase()) ?? []) hit[d] = 1;
     // For log-LRs gene evidence adds log10(GENE_LR); for similarity scores it is a tie-breaking boost
@@ -250,4 +284,13 @@ export class DiseaseModel {
   indexOfDisease(id: string): number {
     return this.ids.indexOf(id);
   }
+}
+
+/**
+ * Gene conditioning as a ranking: when the patient's genes have diseases, those compete only among
+ * themselves and rank before every other disease (which keeps its order after them).
+ */
+export function conditionOnGenes(scores: Float64Array, candidates: Uint8Array): void {
+  if (!candidates.some((c) => c === 1)) return;
+  for (let d = 0; d < scores.length; d++) if (!candidates[d]) scores[d] -= OUTSIDE_GENES;
 }

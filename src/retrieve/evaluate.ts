@@ -7,8 +7,12 @@ import type { PatientProfile } from './profile.js';
 // itself and minus every patient from any of its publications (patients of one paper share
 // phrasing, curators and often a family, so record-level splits inflate scores); a candidate is
 // relevant when it shares a diagnosis with the query. Queries left without any relevant candidate
-// are skipped and counted. Ties count half: rank = 1 + (#non-relevant scoring higher than the best
-// relevant) + (#non-relevant tied with it) / 2, so a constant scorer is not rewarded by id order.
+// are skipped and counted. Ties are broken uniformly at random, in expectation: with h candidates
+// scoring higher than the best relevant one and t tied with it, its position is equally likely to be
+// any of h+1 .. h+t+1, so hit@k = the share of those positions <= k and the reciprocal rank is their
+// mean 1/position. A constant scorer is then neither rewarded by id order nor (as the older
+// mid-rank rule, rank = 1 + h + t/2, did for hit@1) counted as never first when one other disease
+// ties with the diagnosis: a two-way tie for first is hit@1 = 0.5, MRR = 0.75.
 
 export interface RankingMetrics {
   method: string;
@@ -37,18 +41,62 @@ export function rankOfFirstRelevant(scores: Float64Array, relevant: Uint8Array, 
   return 1 + higher + tied / 2;
 }
 
-class Accumulator {
+/** Where the best relevant candidate stands: candidates scoring higher, and tied with it. */
+export interface RankPosition {
+  higher: number;
+  tied: number;
+}
+
+/** The position of the best relevant item among the candidates (mask = 1 excludes); undefined when none is relevant. */
+export function rankPosition(scores: Float64Array, relevant: Uint8Array, mask?: Uint8Array): RankPosition | undefined {
+  let best = -Infinity;
+  let any = false;
+  for (let i = 0; i < scores.length; i++) {
+    if (!relevant[i] || (mask && mask[i])) continue;
+    any = true;
+    if (scores[i] > best) best = scores[i];
+  }
+  if (!any) return undefined;
+  let higher = 0;
+  let tied = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (relevant[i] || (mask && mask[i])) continue;
+    if (scores[i] > best) higher++;
+    else if (scores[i] === best) tied++;
+  }
+  return { higher, tied };
+}
+
+/** P(position <= k) when the tie is broken uniformly at random. */
+export function expectedHit(p: RankPosition, k: number): number {
+  return Math.min(1, Math.max(0, (k - p.higher) / (p.tied + 1)));
+}
+
+/** E[1 / position] when the tie is broken uniformly at random. */
+export function expectedReciprocalRank(p: RankPosition): number {
+  let s = 0;
+  for (let j = 0; j <= p.tied; j++) s += 1 / (p.higher + 1 + j);
+  return s / (p.tied + 1);
+}
+
+export class Accumulator {
   private n = 0;
   private h1 = 0;
   private h10 = 0;
   private rr = 0;
   readonly skipped: Record<string, number> = {};
 
+  /** A query whose relevant item has an exact rank (no ties). */
   add(rank: number): void {
+    this.addPosition({ higher: rank - 1, tied: 0 });
+  }
+
+  /** A query by its position, ties broken at random in expectation. */
+  addPosition(p: RankPosition): void {
     this.n++;
-    if (rank <= 1) this.h1++;
-    if (rank <= 10) this.h10++;
-    this.rr += 1 / rank;
+    this.h1 += expectedHit(p, 1);
+    this.h10 += expectedHit(p, 10);
+    this.rr += expectedReciprocalRank(p);
   }
 
   skip(reason: string): void {
@@ -101,7 +149,7 @@ export function evaluateRetrievalMetrics(
       continue;
     }
     index.scoreAll(prepared, method, scores);
-    acc.add(rankOfFirstRelevant(scores, relevant, mask));
+    acc.addPosition(rankPosition(scores, relevant, mask)!);
   }
   return acc.result(method.name);
 }
@@ -128,7 +176,7 @@ export function evaluateDiagnosisMetrics(
     relevant.fill(0);
     for (const t of targets) relevant[t] = 1;
     const scores = model.scoreAll(q, options.method, { genes: options.genes });
-    acc.add(rankOfFirstRelevant(scores, relevant));
+    acc.addPosition(rankPosition(scores, relevant)!);
   }
   return acc.result(options.method + (options.genes ? '+genes' : ''));
 }

@@ -13,6 +13,8 @@ export interface DiseaseTerm {
   frequency?: number;
   /** `NOT` qualifier or frequency HP:0040285 (Excluded, 0%): the disease explicitly lacks it. */
   excluded: boolean;
+  /** The row's references (`PMID:123`, `OMIM:101600`, ...): what leave-publication-out evaluation drops rows by. */
+  references?: string[];
 }
 
 export interface DiseaseAnnotation {
@@ -151,7 +153,8 @@ function parseRow(
   }
   const disease = diseases.get(diseaseId) ?? { id: diseaseId, label: cell('disease_name'), terms: [] };
   diseases.set(diseaseId, disease);
-  disease.terms.push({ id: hpo, frequency, excluded: cell('qualifier') === 'NOT' || frequency === 0 });
+  const references = cell('reference').split(';').map((r) => r.trim()).filter(Boolean);
+  disease.terms.push({ id: hpo, frequency, excluded: cell('qualifier') === 'NOT' || frequency === 0, ...(references.length ? { references } : {}) });
 }
 
 /** Reads (optionally gzipped) phenotype.hpoa. */

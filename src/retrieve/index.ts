@@ -10,13 +10,18 @@ export type { Method, TermMeasure, SetMeasure, Aggregation } from './method.js';
 export { parseMethod, allMethodNames, DEFAULT_METHOD, BASELINE_METHOD } from './method.js';
 export type { PreparedQuery, Hit, MatchedPair, TermRef } from './patient-index.js';
 export { PatientIndex, topK } from './patient-index.js';
-export type { DiagnosisMethod, DiseaseScore } from './diagnose.js';
-export { DiseaseModel, DIAGNOSIS_METHODS, DEFAULT_DIAGNOSIS_METHOD } from './diagnose.js';
-export type { RankingMetrics } from './evaluate.js';
-export { evaluateRetrievalMetrics, evaluateDiagnosisMetrics, rankOfFirstRelevant } from './evaluate.js';
+export type { DiagnosisMethod, DiseaseScore, GeneScore } from './diagnose.js';
+export { DiseaseModel, DIAGNOSIS_METHODS, DEFAULT_DIAGNOSIS_METHOD, conditionOnGenes } from './diagnose.js';
+export type { RankingMetrics, RankPosition } from './evaluate.js';
+export { evaluateRetrievalMetrics, evaluateDiagnosisMetrics, rankOfFirstRelevant, rankPosition, expectedHit, expectedReciprocalRank } from './evaluate.js';
+export type { LikelihoodParameters, TermEvidence, QueryStatistics } from './likelihood.js';
+export { LikelihoodModel, LIKELIHOOD_DEFAULTS, posterior } from './likelihood.js';
+export type { EvaluationMode, SplitName, RankTarget, HeldOutMetrics, HeldOutOptions, Calibration, ReliabilityBin } from './heldout.js';
+export { DiagnosisEvaluation, evaluateHeldOut, diseaseSplit, querySplit, withoutPublications, geneScores, reliability, EVALUATION_MODES } from './heldout.js';
+export { diagnosisReportHtml, escapeHtml } from './report-html.js';
 export type { MmeContact, MmeFeature, MmePatient, MmeRequest, MmeResponse, MmeValidation } from './mme.js';
 export { MmeSchema, MME_CONTENT_TYPE, isMmeContentType, profileFromMmeRequest, mmePatient, mmeResponse } from './mme.js';
-export type { RetrievalContext, DiagnosisContext, QuerySpec, QueryItem, SimilarOptions, SimilarResult, DiagnoseOptions, DiagnoseResult, EvaluationResult, MatchOptions, MatchReply } from './commands.js';
+export type { RetrievalContext, DiagnosisContext, QuerySpec, QueryItem, SimilarOptions, SimilarResult, DiagnoseOptions, DiagnoseResult, DiseaseResult, DiagnosisEvaluationResult, EvaluationResult, MatchOptions, MatchReply } from './commands.js';
 export {
   buildRetrievalContext,
   buildDiagnosisContext,

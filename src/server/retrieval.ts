@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import {
   buildDiagnosisContext, buildRetrievalContext, diagnose, loadGenesToPhenotype, loadHpoa, matchMme, MME_CONTENT_TYPE, MmeSchema,
-  profileFromHpoList, profileFromPhenopacket, profilesFromStore, similar, type DiagnosisContext, type RetrievalContext,
+  profileFromHpoList, profileFromPhenopacket, profilesFromStore, similar, diagnosisReportHtml, type DiagnosisContext, type RetrievalContext,
 } from '../retrieve/index.js';
 import { negotiateMme } from '../retrieve/mme.js';
 import type { Phenopacket } from '../sources/index.js';
@@ -84,13 +84,18 @@ export function retrievalRoutes(ctx: ServerContext): Router {
   router.post('/diagnose', express.json({ limit: ctx.config.maxBodyBytes }), (req: Request, res: Response) => {
     const d = diagnosisContext();
     if (!d) return void res.status(503).json({ error: 'disease ranking is not configured: start the server with --annotations phenotype.hpoa' });
-    const body = (req.body ?? {}) as { hpo?: unknown; phenopacket?: Phenopacket; top?: number; method?: string; genes?: boolean };
+    const body = (req.body ?? {}) as { hpo?: unknown; phenopacket?: Phenopacket; top?: number; method?: string; genes?: boolean | string[]; rank?: string };
+    const html = req.query.format === 'html';
     guard(res, () => {
       const { profile, issues } = body.phenopacket
         ? profileFromPhenopacket(body.phenopacket, ctx.ontology, 'phenopacket')
         : profileFromHpoList(Array.isArray(body.hpo) ? body.hpo.map(String) : String(body.hpo ?? '').split(',').filter(Boolean), ctx.ontology);
-      return diagnose(d, profile, { top: body.top, method: body.method, genes: body.genes }, issues);
-    });
+      // `genes`: true uses the phenopacket's causal genes; a list of symbols gives the genes to condition on.
+      const listed = Array.isArray(body.genes) ? body.genes.map(String) : undefined;
+      if (body.rank !== undefined && body.rank !== 'diseases' && body.rank !== 'genes') throw new Error(`rank must be "diseases" or "genes", got ${JSON.stringify(body.rank)}`);
+      const answer = diagnose(d, profile, { top: body.top, method: body.method, genes: body.genes === true || !!listed?.length, evidenceGenes: listed, rank: body.rank }, issues);
+      return html ? { html: diagnosisReportHtml([answer], { annotations: d.model.hpoa.file.split('/').pop() + ` (${d.model.hpoa.version})` }) } : answer;
+    }, html);
   });
   return router;
 }
@@ -107,9 +112,11 @@ function tokenAccepted(header: string | undefined, tokens: Buffer[]): boolean {
   return tokens.some((t) => timingSafeEqual(t, given));
 }
 
-function guard(res: Response, fn: () => unknown): void {
+function guard(res: Response, fn: () => unknown, html = false): void {
   try {
-    res.json(fn());
+    const value = fn();
+    if (html) res.type('text/html').send((value as { html: string }).html);
+    else res.json(value);
   } catch (e) {
     res.status(400).json({ error: (e as Error).message });
   }

@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
   buildDiagnosisContext, buildRetrievalContext, diagnoseAll, evaluateDiagnosis, evaluateRetrieval, loadGenesToPhenotype,
   loadHpoa, loadProfiles, profilesFromStore, similarAll, type QuerySpec,
 } from '../../retrieve/index.js';
+import { diagnosisReportHtml, type Hpoa, type RankTarget } from '../../retrieve/index.js';
 import { openStore } from '../../store/index.js';
 import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { vcfCandidateGenes } from '../../harmonize/genomic.js';
@@ -79,27 +80,32 @@ export function register(program: Command): void {
     .option('--hpo <ids>', 'comma-separated HPO ids (prefix with - for excluded)')
     .option('--patient <id>', 'a patient already in the store')
     .option('--top <k>', 'diseases per query', '10')
-    .option('--method <name>', 'lr (default: likelihood ratio with frequencies and excluded features) or resnik-bma')
-    .option('--genes', "use the patient's genes as evidence (needs gene annotations)")
+    .option('--method <name>', 'bayes-lr (default: likelihood ratio with calibrated probabilities and evidence), lr or resnik-bma')
+    .option('--genes [symbols]', "condition on genes: the patient's causal genes, or the comma-separated symbols given (needs gene annotations)")
+    .option('--rank <what>', 'diseases (default), or genes: also rank the genes of genes_to_phenotype for the profile')
+    .option('--report <file.html>', 'also write a self-contained HTML report a clinician can read')
     .option('--gene-annotations <file>', 'genes_to_phenotype file (default: next to --annotations)')
     .option('--vcf <file>', 'a VCF: genes carrying filtered variants that are ClinVar (likely) pathogenic or rare become gene evidence')
     .option('--config <file>', 'with --vcf: harmonisation settings (filters, references; docs/harmonization.md)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
       const spec = querySpec(opts);
-      const useGenes = opts.genes || opts.vcf;
+      const useGenes = opts.genes || opts.vcf || opts.rank === 'genes';
       const genesFile = opts.geneAnnotations ?? (useGenes ? findGenesFile(opts.annotations) : undefined);
       if (useGenes && !genesFile) throw new CliError(`${opts.vcf ? '--vcf' : '--genes'} needs --gene-annotations FILE (genes_to_phenotype.txt)`);
-      const evidenceGenes = opts.vcf ? await vcfGenes(opts.vcf, opts.config) : undefined;
+      const evidenceGenes = await givenGenes(opts);
       const { store, ontology } = await openWithOntology(opts.store);
       try {
         const hpoa = loadHpoa(opts.annotations, ontology);
         const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
         let failed = false;
-        for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: opts.genes, evidenceGenes })) {
+        const answers = [];
+        for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: Boolean(opts.genes), evidenceGenes, rank: rankOption(opts.rank) })) {
           if ('error' in r) failed = true;
           print(opts.json, r);
+          if (opts.report) answers.push(r);
         }
+        if (opts.report) writeReport(opts.report, answers, hpoa);
         if (failed) process.exitCode = 1;
       } finally {
         await store.close();
@@ -133,18 +139,21 @@ export function register(program: Command): void {
     .requiredOption('--store <dir|url>', 'store directory or remote store URL (for the ontology)')
     .requiredOption('--annotations <file>', 'phenotype.hpoa')
     .requiredOption('--query <file...>', 'phenopackets used as queries')
-    .option('--method <name>', 'lr or resnik-bma')
-    .option('--genes', 'use genes as evidence')
+    .option('--method <name>', 'bayes-lr (default), lr or resnik-bma')
+    .option('--genes', "condition on each query's causal genes (top-1 with the gene known)")
     .option('--gene-annotations <file>', 'genes_to_phenotype file')
+    .option('--mode <mode>', 'leave-disease-out (default: nothing from the diagnosis\'s patients or papers is used; test diseases only) or standard', 'leave-disease-out')
+    .option('--split <name>', 'disease split to report: test (default in leave-disease-out), tune or all')
+    .option('--rank <what>', 'diseases (default) or genes (rank of the causal gene among all genes)')
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const { store, ontology } = await openWithOntology(opts.store);
       try {
         const hpoa = loadHpoa(opts.annotations, ontology);
-        const genesFile = opts.geneAnnotations ?? (opts.genes ? findGenesFile(opts.annotations) : undefined);
+        const genesFile = opts.geneAnnotations ?? (opts.genes || opts.rank === 'genes' ? findGenesFile(opts.annotations) : undefined);
         const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
         const { profiles } = await loadProfiles(opts.query, ontology);
-        const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes });
+        const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes, mode: opts.mode, split: opts.split, rank: rankOption(opts.rank) });
         process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
       } finally {
         await store.close();
@@ -159,6 +168,27 @@ async function vcfGenes(file: string, configFile?: string): Promise<string[]> {
   const genes = await vcfCandidateGenes(file, await context.genomicReferences(), config.genomic);
   process.stderr.write(`${file}: ${genes.length} candidate genes (${genes.filter((g) => g.pathogenic > 0).length} with ClinVar (likely) pathogenic variants)\n`);
   return genes.map((g) => g.symbol);
+}
+
+/** Genes given as evidence: `--genes SYMBOLS` and the candidate genes of `--vcf`. */
+async function givenGenes(opts: { genes?: boolean | string; vcf?: string; config?: string }): Promise<string[] | undefined> {
+  const listed = typeof opts.genes === 'string' ? opts.genes.split(',').map((g) => g.trim()).filter(Boolean) : [];
+  const fromVcf = opts.vcf ? await vcfGenes(opts.vcf, opts.config) : [];
+  return listed.length || opts.vcf ? [...new Set([...listed, ...fromVcf])] : undefined;
+}
+
+function rankOption(rank: string | undefined): RankTarget | undefined {
+  if (rank === undefined || rank === 'diseases' || rank === 'genes') return rank;
+  throw new CliError(`--rank must be diseases or genes, got '${rank}'`);
+}
+
+function writeReport(file: string, answers: Parameters<typeof diagnosisReportHtml>[0], hpoa: Hpoa): void {
+  try {
+    writeFileSync(file, diagnosisReportHtml(answers, { annotations: `${hpoa.file} (${hpoa.version})` }));
+  } catch (e) {
+    throw new CliError(`--report ${file}: cannot write: ${(e as Error).message}`);
+  }
+  process.stderr.write(`${file}: report of ${answers.length} queries written\n`);
 }
 
 function findGenesFile(annotations: string): string | undefined {
