@@ -14,7 +14,10 @@ import { register as quarantine } from './commands/quarantine.js';
 import { register as retrieve } from './commands/retrieve.js';
 import { register as serve } from './commands/serve.js';
 import { register as stats } from './commands/stats.js';
+import { register as stratify } from './commands/stratify.js';
 import { register as validate } from './commands/validate.js';
+import { register as simulateLinks } from './commands/simulate.js';
+import { register as evalEmbeddings } from './commands/eval-embeddings.js';
 
 // `harmonia ... | head` closes the pipe early: end quietly, as Unix tools do.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -28,7 +31,7 @@ const program = new Command('harmonia')
   .showHelpAfterError('(run `harmonia --help` for usage)')
   .exitOverride();
 
-for (const register of [ingest, quarantine, query, serve, dump, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror]) register(program);
+for (const register of [ingest, quarantine, query, serve, dump, validate, stats, demo, cohort, retrieve, features, harmonize, combat, learn, mirror, stratify, simulateLinks, evalEmbeddings]) register(program);
 
 try {
   await program.parseAsync(process.argv);

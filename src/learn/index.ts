@@ -21,5 +21,17 @@ export { maskedReconstructionLoss } from './losses.js';
 export { resampleVolume, type RecordModality } from './data.js';
 export { crossModalPairs, type RecordBatch } from './objective.js';
 export { augmentVolume } from './sampler.js';
+// Retrieval with embeddings (similar/diagnose --method embedding|hybrid) and stratification.
+export { loadPatientVectors, cosines, rowOf, embedPhenotypeSet, harmonizedSequences, embedRecordAsPatient, requireEncoder, type PatientVectors } from './space.js';
+export { fuse, best, compareFusions, chooseFusion, fusionName, FUSIONS, DEFAULT_FUSION, RankingTally, type Fusion, type FusionComparison, type MethodMetrics, type ScoredQuery } from './fusion.js';
+export { diseaseVectors, embedDiseases, drawDiseaseSet, rankedDiseases, DISEASE_SAMPLES, type DiseaseVectors } from './diseases.js';
+export { EmbeddingRetrieval, EMBEDDING_METHODS, isEmbeddingMethod, FUSION_QUERIES, type EmbeddingMethod, type EmbeddingQuerySpec, type EmbeddedQuery, type EmbeddingSimilarResult, type EmbeddingDiagnoseResult, type FusionChoice } from './similar.js';
+export { stratify, kmeans, silhouette, silhouetteSample, AUTO_MIN_K, AUTO_MAX_K, SILHOUETTE_SAMPLE, type KMeans, type StratifyOptions, type StratifyResult, type StratumCluster } from './stratify.js';
+// The semi-synthetic cohort (simulate-links) and the evaluation of embedded models (eval embeddings), with its PNG plots.
+export { simulateLinks, planLinks, subjectsOf, avoidedTerms, SIMULATED_LINKS, type SimulateOptions, type SimulateSummary, type LinkPlan, type LinkCandidate, type LinkSubject, type LinkOptions, type Link } from './simulate.js';
+export { evaluateEmbeddings, ontologyDistance, DEFINITIONS as EVALUATION_DEFINITIONS, SEPARATION_MAX_POINTS, type EvaluateOptions, type EmbeddingEvaluation, type ModelEvaluation, type ClassificationTask, type RetrievalEvaluation, type RetrievalMetrics, type Separation, type OntologyAgreement } from './evaluate.js';
+export { rocCurve, f1At, bestF1Threshold, fitPlatt, applyPlatt, sigmoid, expectedCalibrationError, brierScore, cosineDistances, silhouette as labelSilhouette, knnAccuracy, pca2, pearson, spearman, type F1Result, type PlattMapping, type ReliabilityBin } from './eval-metrics.js';
+export { encodePng, crc32, PNG_SIGNATURE } from './png.js';
+export { Canvas, chart, niceTicks, PALETTE, type ChartSpec, type Series, type Rgb } from './plots.js';
 // kNN inside SPARQL (SERVICE <https://w3id.org/harmonia/knn>) and hx:similarity for Comunica.
 export { KnnService, similarityFunctions, exactSpace, saveEmbeddings, embeddingsGraph as knnEmbeddingsGraph, DEFAULT_K, MAX_K, EXACT_MAX, HNSW_EXPANSION, type Neighbour, type NearestOptions, type KnnOptions } from './knn.js';

@@ -11,6 +11,7 @@ import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispa
 import { vcfCandidateGenes } from '../../harmonize/genomic.js';
 import { CliError, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
+import { diagnoseByEmbedding, similarByEmbedding } from './embedding-retrieval.js';
 
 // `harmonia similar`, `harmonia diagnose`, `harmonia eval retrieval|diagnosis`: one JSON line per query.
 
@@ -53,8 +54,12 @@ export function register(program: Command): void {
     .option('--annotations <file>', 'phenotype.hpoa: information content from disease annotations instead of the stored patients')
     .option('--exclude-same-publication', 'leave out patients from the query’s own publication')
     .option('--explain', 'add matched term pairs and their most informative common ancestor')
+    .option('--record <file>', 'with --method embedding: an ECG or EEG file as the query (harmonized as ingest does)')
+    .option('--modality <m>', 'the --record file\'s modality: ecg or eeg')
+    .option('--model <version>', 'with --method embedding|hybrid: the model version (default: the last trained)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
+      if (opts.method === 'embedding' || opts.method === 'hybrid') return similarByEmbedding(opts, print);
       const spec = querySpec(opts);
       const { store, ontology } = await openWithOntology(opts.store);
       try {
@@ -87,8 +92,10 @@ export function register(program: Command): void {
     .option('--gene-annotations <file>', 'genes_to_phenotype file (default: next to --annotations)')
     .option('--vcf <file>', 'a VCF: genes carrying filtered variants that are ClinVar (likely) pathogenic or rare become gene evidence')
     .option('--config <file>', 'with --vcf: harmonisation settings (filters, references; docs/harmonization.md)')
+    .option('--model <version>', 'with --method embedding|hybrid: the model version (default: the last trained)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
+      if (opts.method === 'embedding' || opts.method === 'hybrid') return diagnoseByEmbedding(opts, print);
       const spec = querySpec(opts);
       const useGenes = opts.genes || opts.vcf || opts.rank === 'genes';
       const genesFile = opts.geneAnnotations ?? (useGenes ? findGenesFile(opts.annotations) : undefined);
