@@ -4,6 +4,7 @@ import type { ServerContext } from './context.js';
 import { graphStoreRoutes } from './graph-store.js';
 import { accessLog, Metrics } from './observe.js';
 import { sparqlRoutes } from './sparql.js';
+import { webRoutes } from './web.js';
 
 /** Extra route groups (cohorts, retrieval) plug in here; each is a Router built from the context. */
 export type RouteFactory = (ctx: ServerContext) => Router;
@@ -22,6 +23,7 @@ export function createApp(ctx: ServerContext, extra: RouteFactory[] = []): expre
   app.use(sparqlRoutes(ctx));
   app.use(graphStoreRoutes(ctx));
   for (const f of extra) app.use(f(ctx));
+  app.use(webRoutes(ctx));
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
   app.use(errors);
   return app;

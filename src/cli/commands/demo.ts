@@ -117,6 +117,7 @@ export function register(program: Command): void {
         geneAnnotations: optional('annotations/genes_to_phenotype.txt.gz'),
       });
       process.stdout.write(`\nHarmonia demo: SPARQL endpoint at ${running.url}/sparql (Ctrl-C to stop)\n`);
+      process.stdout.write(`Web interface (query editor, cohort builder, patients) at ${running.url}/\n`);
       process.stdout.write(`Writes (SPARQL Update, PUT/DELETE /cohorts/NAME) need: Authorization: Bearer ${updateToken}\n`);
       printQueries(running.url);
     });
