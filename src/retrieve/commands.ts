@@ -190,11 +190,13 @@ function diagnoseBayes(ctx: DiagnosisContext, profile: PatientProfile, options: 
   const post = posterior(scores, lm.params.temperature, conditioned ? candidates : undefined);
   const order = rankOrder(scores, conditioned ? candidates : undefined, top);
   const results = order.map((i) => diseaseResult(model, i, scores[i], post[i], lm.scoreDisease(i, stats).evidence));
-  const rankedGenes = options.rank === 'genes' || (options.evidenceGenes?.length && model.hasGenes) ? { genes: rankGenesBayes(model, scores, lm.params.temperature, top, given) } : {};
+  const rankedGenes = options.rank === 'genes' && !conditioned
+    ? { genes: rankGenesBayes(model, scores, lm.params.temperature, top, given) }
+    : conditioned && (options.rank === 'genes' || options.evidenceGenes?.length) ? { genes: givenGenesBayes(model, scores, post, top, given) } : {};
   return {
     query: id,
     method: 'bayes-lr' + (options.genes && model.hasGenes ? '+genes' : ''),
-    prior: options.rank === 'genes' ? `${prior}; genes: uniform over genes, then over each gene's diseases` : prior,
+    prior: options.rank === 'genes' && !conditioned ? `${prior}; genes: uniform over genes, then over each gene's diseases` : prior,
     temperature: lm.params.temperature,
     ...(options.rank ? { rank: options.rank } : {}),
     results,
@@ -243,6 +245,27 @@ function rankGenesBayes(model: DiseaseModel, scores: Float64Array, temperature: 
     for (const d of ds) if (scores[d] > scores[best]) best = d;
     return { gene: g.genes[i], score: round4(g.scores[i]), probability: round4(10 ** (g.scores[i] - top) / sum), disease: model.ids[best], label: model.labels[best] };
   });
+}
+
+/**
+ * The given genes (--genes, a VCF's candidates) in the order of the diseases: each by its likeliest
+ * disease, with the share of the posterior (uniform over the given genes' diseases) its diseases hold,
+ * so the gene list agrees with the disease list above it.
+ */
+function givenGenesBayes(model: DiseaseModel, scores: Float64Array, post: Float64Array, k: number, given: string[]): GeneScore[] {
+  const out: GeneScore[] = [];
+  for (const gene of given) {
+    const ds = model.geneDiseases.get(gene);
+    if (!ds?.length) continue;
+    let best = ds[0];
+    let mass = 0;
+    for (const d of ds) {
+      if (scores[d] > scores[best]) best = d;
+      mass += post[d];
+    }
+    out.push({ gene, score: round4(scores[best]), probability: round4(Math.min(1, mass)), disease: model.ids[best], label: model.labels[best] });
+  }
+  return out.sort((a, b) => b.score - a.score || a.gene.localeCompare(b.gene)).slice(0, k);
 }
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;

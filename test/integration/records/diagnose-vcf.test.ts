@@ -20,10 +20,14 @@ describeWithData('disease and gene ranking with a VCF as gene evidence (harmonia
     const ctx = buildDiagnosisContext(ontology, loadHpoa(join(D, 'annotations/phenotype.hpoa.gz'), ontology), loadGenesToPhenotype(join(D, 'annotations/genes_to_phenotype.txt.gz')));
     const { profile, issues } = profileFromHpoList(['HP:0001156', 'HP:0001363', 'HP:0011304', 'HP:0010055'], ontology);
     const r = diagnose(ctx, profile, { top: 5, evidenceGenes: genes.map((g) => g.symbol) }, issues);
-    expect(r.method).toBe('lr+genes');
+    expect(r.method).toBe('bayes-lr+genes');
     expect(r.results[0].disease).toBe('OMIM:101600');
     expect(r.genes![0]).toMatchObject({ gene: 'FGFR2', disease: 'OMIM:101600' });
-    // Without the VCF the phenotypes alone do not put Pfeiffer syndrome first: the VCF is what decides.
-    expect(diagnose(ctx, profile, { top: 1 }, issues).results[0].disease).not.toBe('OMIM:101600');
+    // The VCF's genes are evidence: Pfeiffer syndrome is more probable with them than from the four terms alone.
+    const alone = diagnose(ctx, profile, { top: 5 }, issues).results.find((x) => x.disease === 'OMIM:101600');
+    expect(r.results[0].probability!).toBeGreaterThan(alone?.probability ?? 0);
+    // Under the older likelihood ratio the phenotypes alone do not put it first: there the VCF decides.
+    expect(diagnose(ctx, profile, { top: 1, method: 'lr' }, issues).results[0].disease).not.toBe('OMIM:101600');
+    expect(diagnose(ctx, profile, { top: 1, method: 'lr', evidenceGenes: genes.map((g) => g.symbol) }, issues).results[0].disease).toBe('OMIM:101600');
   }, 180_000);
 });
