@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureStore } from '../../helpers/fixture-store.js';
 import { repoRoot, tempDir } from '../../helpers/paths.js';
+import { startServeProcess, type ServeProcess } from '../../helpers/serve-process.js';
 
 // SPARQLWrapper and rdflib against `harmonia serve`, with their default settings (SPARQL results XML
 // for SELECT and ASK, RDF/XML for CONSTRUCT and DESCRIBE). The fixture store keeps this well under a
@@ -27,7 +28,7 @@ const maybe = why ? describe.skip : describe;
 const HX = 'https://w3id.org/harmonia/vocab#';
 
 maybe('standard Python SPARQL clients against harmonia serve', () => {
-  let child: ChildProcess;
+  let server: ServeProcess | undefined;
   let base: string;
   let dir: ReturnType<typeof tempDir>;
 
@@ -36,25 +37,11 @@ maybe('standard Python SPARQL clients against harmonia serve', () => {
     const fixture = await fixtureStore(dir.path);
     await fixture.close();
     const store = join(dir.path, 'store');
-    child = spawn(join(repoRoot, 'bin', 'harmonia'), ['serve', '--store', store, '--port', '0', '--workers', '1', '--log-level', 'quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    base = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /at (http:\/\/[^/\s]+)\/sparql/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.stderr!.on('data', (d) => (err += d));
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-    });
+    server = await startServeProcess(['--store', store, '--port', '0', '--workers', '1', '--log-level', 'quiet']);
+    base = server.base;
   }, 50_000);
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     dir?.remove();
   });
 

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureStore } from '../../helpers/fixture-store.js';
 import { repoRoot, tempDir } from '../../helpers/paths.js';
+import { startServeProcess, type ServeProcess } from '../../helpers/serve-process.js';
 
 // The query-worker pool runs compiled code (dist/), so this drives `bin/harmonia serve` itself.
 const built = existsSync(join(repoRoot, 'dist', 'src', 'server', 'query-worker.js'));
@@ -23,7 +24,7 @@ interface Health {
 
 maybe('query-worker pool behind `harmonia serve`', () => {
   let dir: ReturnType<typeof tempDir>;
-  let child: ChildProcess;
+  let server: ServeProcess | undefined;
   let base: string;
   let total: number;
 
@@ -32,28 +33,12 @@ maybe('query-worker pool behind `harmonia serve`', () => {
     const store = await fixtureStore(dir.path);
     total = await store.size();
     await store.close();
-    child = spawn(join(repoRoot, 'bin', 'harmonia'), [
-      'serve', '--store', join(dir.path, 'store'), '--port', '0', '--workers', '2', '--timeout', '8000',
-      '--log-level', 'quiet', '--update-token', 'tok', '--max-nesting', '1000',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    base = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /at (http:\/\/[^/\s]+)\/sparql/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.stderr!.on('data', (d) => (err += d));
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-    });
+    server = await startServeProcess(['--store', join(dir.path, 'store'), '--port', '0', '--workers', '2', '--timeout', '8000',
+      '--log-level', 'quiet', '--update-token', 'tok', '--max-nesting', '1000']);
+    base = server.base;
   }, 50_000);
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     dir?.remove();
   });
 
