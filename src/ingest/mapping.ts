@@ -30,7 +30,9 @@ export async function ingestMapping(store: GraphStore, mappingFile: string, opti
   const validator = options.validator ?? ShapeValidator.fromFile();
   const violations = await validator.validateMany(graphs.map((g) => byGraph.get(g)!));
   const at = new Date().toISOString();
-  const rejected: QuarantineEntry[] = problems.map((p) => ({ file: p.file, line: p.row, stage: 'map', reasons: [{ path: p.column, message: p.reason }], at }));
+  // A row stored without one bad field is accepted with a note; a row that could not be mapped at all is rejected.
+  const rejected: QuarantineEntry[] = problems.filter((p) => !p.dropped).map((p) => ({ file: p.file, line: p.row, stage: 'map', reasons: [{ path: p.column, message: p.reason }], at }));
+  const dropped = problems.filter((p) => p.dropped);
   const replace = new Map<string, Quad[]>();
   const accepted: string[] = [];
   graphs.forEach((g, i) => {
@@ -44,13 +46,17 @@ export async function ingestMapping(store: GraphStore, mappingFile: string, opti
   });
   await store.commit({ replace, add, rejected, accepted });
   return {
-    read: graphs.length + problems.length,
+    read: graphs.length + problems.length - dropped.length,
     accepted: accepted.length,
     rejected: rejected.length,
     unchanged: 0,
     replaced: 0,
     termIssues: 0,
-    rejections: rejected.map((r) => ({ id: r.id, file: r.file, line: r.line, stage: r.stage, reason: r.reasons.map((x) => (x.path ? `${x.path}: ` : '') + x.message).join('; ') })),
+    notes: dropped.length,
+    rejections: [
+      ...rejected.map((r) => ({ id: r.id, file: r.file, line: r.line, stage: r.stage, reason: r.reasons.map((x) => (x.path ? `${x.path}: ` : '') + x.message).join('; ') })),
+      ...dropped.map((p) => ({ file: p.file, line: p.row, stage: 'note', reason: `${p.column ? `${p.column}: ` : ''}${p.reason}; the row was stored without this field` })),
+    ],
     triplesAdded: quads.length,
     storeTriples: await store.size(),
     seconds: Math.round((performance.now() - started) / 10) / 100,

@@ -100,6 +100,8 @@ export interface Problem {
   row: number;
   column?: string;
   reason: string;
+  /** The row was still mapped (its subject was made): only this field is missing from the graph. */
+  dropped?: boolean;
 }
 
 /** Thrown while evaluating one record; the engine turns it into a Problem. */

@@ -40,6 +40,8 @@ class Engine implements FunctionContext {
   private readonly byName: Map<string, TriplesMap>;
   private readonly quads = new Map<string, Quad>();
   private readonly problems = new Map<string, Problem>();
+  /** While a row's fields are mapped (its subject exists): a failing field is dropped, not the row. */
+  private mappingFields = false;
 
   constructor(
     private readonly m: Mapping,
@@ -128,6 +130,15 @@ class Engine implements FunctionContext {
     if (subjects.length === 0) return;
     const mappingGraphs = this.graphs(tm.graphs, rec, file);
     if (!mappingGraphs) return;
+    this.mappingFields = true;
+    try {
+      this.mapFields(tm, rec, file, subjects, mappingGraphs);
+    } finally {
+      this.mappingFields = false;
+    }
+  }
+
+  private mapFields(tm: TriplesMap, rec: SourceRecord, file: string, subjects: NamedNode[], mappingGraphs: Quad_Graph[]): void {
     for (const po of tm.po) {
       if (!this.holds(po.conditions, rec, file)) continue;
       const poGraphs = this.graphs(po.graphs, rec, file);
@@ -166,7 +177,7 @@ class Engine implements FunctionContext {
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
       const column = e.column ?? ([...new Set(exprRefs(expr))].join(', ') || undefined);
-      this.problem({ file, row: rec.row, ...(column ? { column } : {}), reason: e.message });
+      this.problem({ file, row: rec.row, ...(column ? { column } : {}), reason: e.message, ...(this.mappingFields ? { dropped: true } : {}) });
       return undefined;
     }
   }

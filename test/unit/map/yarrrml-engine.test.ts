@@ -68,9 +68,9 @@ mappings:
     );
     const file = 'test/fixtures/yarrrml/rows.csv';
     expect(problems).toEqual([
-      { file, row: 3, column: 'score', reason: "'x' is not a valid xsd:decimal" },
-      { file, row: 3, column: 'when', reason: "'2023-02-29' is not a valid xsd:date" },
-      { file, row: 4, column: 'link', reason: "'not an iri' is not an absolute IRI and the mapping has no base" },
+      { file, row: 3, column: 'score', reason: "'x' is not a valid xsd:decimal", dropped: true },
+      { file, row: 3, column: 'when', reason: "'2023-02-29' is not a valid xsd:date", dropped: true },
+      { file, row: 4, column: 'link', reason: "'not an iri' is not an absolute IRI and the mapping has no base", dropped: true },
     ]);
   });
 
@@ -155,7 +155,7 @@ mappings:
     const file = 'test/fixtures/yarrrml/patients.jsonl';
     expect(problems).toEqual([
       { file, row: 2, reason: expect.stringMatching(/^not valid JSON/) },
-      { file, row: 3, column: 'age', reason: "'old' is not a valid xsd:integer" },
+      { file, row: 3, column: 'age', reason: "'old' is not a valid xsd:integer", dropped: true },
     ]);
     expect(nquads(quads)).toEqual(
       [`<${EX}l/L1> <${EX}age> "4"^^<${XSD}integer>`, `<${EX}l/L1> <${EX}id> "L1"`, `<${EX}l/L2> <${EX}id> "L2"`, `<${EX}l/L3> <${EX}age> "7"^^<${XSD}integer>`, `<${EX}l/L3> <${EX}id> "L3"`].sort(),

@@ -79,8 +79,8 @@ describe('mappings/clinical-csv.yarrrml.yml', () => {
     const { quads, problems } = await runMapping(loadMapping(MAPPING), { sources: { clinical: csv } });
     const sorted = [...problems].sort((a, b) => a.row - b.row || a.reason.localeCompare(b.reason));
     expect(sorted).toEqual([
-      { file: csv, row: 2, column: 'age_years', reason: "'twelve' is not a valid xsd:decimal" },
-      { file: csv, row: 3, column: 'sex', reason: "'X' is not in column 'code' of mappings/examples/sex-codes.csv" },
+      { file: csv, row: 2, column: 'age_years', reason: "'twelve' is not a valid xsd:decimal", dropped: true },
+      { file: csv, row: 3, column: 'sex', reason: "'X' is not in column 'code' of mappings/examples/sex-codes.csv", dropped: true },
       { file: csv, row: 4, column: 'phenotype_code', reason: "no record of mapping 'hpo-term' (mappings/examples/local-codes.csv) matches 'ZZ9'" },
       { file: csv, row: 5, reason: 'row has 3 fields, the header has 6' },
     ]);
