@@ -163,6 +163,11 @@ export class Ontology {
     const i = this.index.get(id);
     const a = this.index.get(ancestor);
     if (i === undefined || a === undefined) return false;
+    return this.isAIndex(i, a);
+  }
+
+  /** isA by term indices: term `i` is `a` or a descendant of it (a binary search of its sorted ancestors). */
+  isAIndex(i: number, a: number): boolean {
     const anc = this.ancestorIndices(i);
     let lo = 0;
     let hi = anc.length - 1;

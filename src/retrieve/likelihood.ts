@@ -378,18 +378,9 @@ export class LikelihoodModel {
   }
 
   private isAncestor(a: number, t: number): boolean {
-    const anc = this.ontology.ancestorIndices(t);
-    // ancestorIndices is sorted: binary search.
-    let lo = 0;
-    let hi = anc.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (anc[mid] === a) return true;
-      if (anc[mid] < a) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return this.ontology.isAIndex(t, a);
   }
+
 
   private term(i: number): { term: string; label: string } {
     const id = this.ontology.idAt(i);
