@@ -4,6 +4,7 @@ import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js
 import { loadOntology } from '../../../src/ontology/index.js';
 import { OxigraphStore } from '../../../src/store/index.js';
 import { fixtures, miniHpo, tempDir } from '../../helpers/paths.js';
+import { prng } from '../../helpers/prng.js';
 
 // Fuzzing the phenopacket ingest, in the spirit of Oxigraph's fuzz targets: seeded, structure-aware
 // mutations of a small corpus of valid phenopackets (test/fixtures/fuzz/phenopackets/), all ingested
@@ -16,16 +17,6 @@ const SEED = Number(process.env.HARMONIA_FUZZ_SEED ?? 20261212);
 const RUNS = Number(process.env.HARMONIA_FUZZ_RUNS ?? 240);
 const HX = 'https://w3id.org/harmonia/vocab#';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface Spot {

@@ -11,6 +11,7 @@ import { readWfdb } from '../../../src/sources/wfdb.js';
 import { scanVcf } from '../../../src/sources/vcf.js';
 import { parseDicomImage } from '../../../src/sources/dicom.js';
 import { dataDir, fixtures, tempDir } from '../../helpers/paths.js';
+import { prng } from '../../helpers/prng.js';
 
 // Fuzzing the readers, in the spirit of Oxigraph's fuzz targets: seeded mutations of small valid
 // files (truncations, flipped bytes, inserted junk, lying numbers). Every input must end in a result
@@ -20,16 +21,6 @@ import { dataDir, fixtures, tempDir } from '../../helpers/paths.js';
 const SEED = Number(process.env.HARMONIA_FUZZ_SEED ?? 20261201);
 const RUNS = Number(process.env.HARMONIA_FUZZ_RUNS ?? 200);
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(bytes: Buffer, rnd: () => number): { bytes: Buffer; how: string } {
   const n = bytes.length;
