@@ -45,6 +45,22 @@ export interface ImagingConfig {
   batch: number;
 }
 
+/**
+ * The genomic encoder: one token per variant (gene plus pathogenicity, zygosity, consequence and
+ * haplotype), a small transformer over the set (no positions: a genotype has no order), masked-variant
+ * pretraining.
+ */
+export interface GenotypeConfig {
+  /** Tokens per patient: the likeliest-damaging variants first (an exome has tens of thousands). */
+  maxVariants: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  mlp: number;
+  /** Genotyped patients per step. */
+  batch: number;
+}
+
 export interface LossWeights {
   /** Symmetric InfoNCE between two modalities of the same patient. */
   crossModal: number;
@@ -56,6 +72,8 @@ export interface LossWeights {
   ontology: number;
   /** Masked-patch reconstruction (signals and volumes): MSE on the masked patches only, from the encoder's token outputs. */
   reconstruction: number;
+  /** Masked-variant pretraining (BERT-style, haplotype-aware units): the masked variants' genes predicted from the rest. */
+  maskedVariants: number;
 }
 
 export interface LearnConfig {
@@ -67,6 +85,8 @@ export interface LearnConfig {
   signals: Partial<Record<'ecg' | 'eeg', SignalConfig>>;
   /** Imaging modalities to learn; absent (or null in a file) leaves the modality out. */
   imaging: Partial<Record<ImagingModality, ImagingConfig>>;
+  /** The genomic encoder; absent (or null in a file) leaves genotypes out. */
+  genotype?: GenotypeConfig | null;
   losses: LossWeights;
   /** Fraction of a record's patches masked in its second view when the reconstruction loss is on. */
   maskRatio: number;
@@ -105,7 +125,9 @@ const BASE: LearnConfig = {
   signals: { ecg: ecg({}), eeg: eeg({}) },
   // Imaging encoders train only when the store has records of their modality.
   imaging: { mri: mri({}), oct: oct({}) },
-  losses: { crossModal: 1, views: 1, alignment: 1, ontology: 0.5, reconstruction: 0.5 },
+  // Trains only when the store's patients have variants or genes (phenopackets' interpretations, VCF records).
+  genotype: { maxVariants: 16, dModel: 64, layers: 1, heads: 4, mlp: 128, batch: 64 },
+  losses: { crossModal: 1, views: 1, alignment: 1, ontology: 0.5, reconstruction: 0.5, maskedVariants: 0.5 },
   maskRatio: 0.4,
   temperature: 0.1,
   termPairs: 256,
@@ -129,6 +151,7 @@ export const PRESETS: Record<'quick' | 'full', LearnConfig> = {
     phenotype: { batch: 256, maxTerms: 48, attention: 128 },
     signals: { ecg: ecg({ downsample: 1, patch: 50, dModel: 128, layers: 4, mlp: 256, batch: 64 }), eeg: eeg({ dModel: 128, layers: 4, mlp: 256, batch: 64 }) },
     imaging: { mri: mri({ shape: [64, 64, 64], dModel: 128, layers: 4, mlp: 256, batch: 32 }), oct: oct({ shape: [32, 128, 128], patch: [4, 16, 16], dModel: 128, layers: 4, mlp: 256, batch: 32 }) },
+    genotype: { maxVariants: 48, dModel: 128, layers: 2, heads: 4, mlp: 256, batch: 128 },
     epochs: 60,
     stepsPerEpoch: 200,
     patience: 8,
@@ -161,6 +184,11 @@ function checkImaging(file: string, name: string, s: ImagingConfig): void {
   if (s.dModel % s.heads !== 0) throw bad(file, `imaging.${name}.heads`, `dModel ${s.dModel} is not a multiple of ${s.heads} heads`);
 }
 
+function checkGenotype(file: string, g: GenotypeConfig): void {
+  for (const k of ['maxVariants', 'dModel', 'layers', 'heads', 'mlp', 'batch'] as const) positive(file, `genotype.${k}`, g[k]);
+  if (g.dModel % g.heads !== 0) throw bad(file, 'genotype.heads', `dModel ${g.dModel} is not a multiple of ${g.heads} heads`);
+}
+
 const SPLITS = ['train', 'validation', 'test'] as const;
 
 function checkSplit(file: string, split: LearnConfig['split']): void {
@@ -188,6 +216,7 @@ export function checkConfig(c: LearnConfig, file = 'config'): LearnConfig {
     if (!(IMAGING_MODALITIES as readonly string[]).includes(name)) throw bad(file, `imaging.${name}`, `expected ${IMAGING_MODALITIES.join(' or ')}`);
     if (s) checkImaging(file, name, s);
   }
+  if (c.genotype) checkGenotype(file, c.genotype);
   if (!(c.maskRatio > 0 && c.maskRatio < 1)) throw bad(file, 'maskRatio', `expected a fraction strictly between 0 and 1, got ${JSON.stringify(c.maskRatio)}`);
   for (const [k, w] of Object.entries(c.losses)) if (typeof w !== 'number' || w < 0) throw bad(file, `losses.${k}`, `expected a weight >= 0 (0 switches the loss off), got ${JSON.stringify(w)}`);
   if (Object.values(c.losses).every((w) => w === 0)) throw bad(file, 'losses', 'every loss is switched off');
@@ -230,6 +259,7 @@ export function mergeConfig(partial: Record<string, unknown>, file = 'config'): 
     phenotype: { ...base.phenotype, ...obj(partial.phenotype) },
     signals,
     imaging,
+    genotype: partial.genotype === null || partial.genotype === false ? null : partial.genotype === undefined ? base.genotype : { ...PRESETS.quick.genotype!, ...base.genotype, ...obj(partial.genotype) },
     losses: { ...base.losses, ...obj(partial.losses) },
     split: { ...base.split, ...obj(partial.split) },
   } as LearnConfig;

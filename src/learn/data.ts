@@ -4,6 +4,7 @@ import { decodeNpy } from '../harmonize/npy.js';
 import { HX, oboCurie } from '../model/index.js';
 import type { GraphStore } from '../store/index.js';
 import type { ImagingConfig, ImagingModality, LearnConfig } from './config.js';
+import { geneToken, variantToken, type VariantFacts, type VariantToken } from './genotype.js';
 import { Model } from './model.js';
 import { hash32 } from './random.js';
 
@@ -24,6 +25,8 @@ export interface PatientData {
   excluded: string[];
   /** Indices into Dataset.records. */
   records: number[];
+  /** The patient's variants (phenopacket interpretations, called variants of its VCF/MAF records) and genes named without one; loaded for the genomic encoder only. */
+  variants?: VariantToken[];
 }
 
 export interface RecordData {
@@ -54,7 +57,7 @@ const ARRAY_NAME: Record<RecordModality, string> = { ecg: 'windows', eeg: 'epoch
  * Reads patients and the records of `modalities` (arrays from `storeDir`, where their hx:path is
  * relative to). Imaging records are resampled to their encoder's input shape from `imaging`.
  */
-export async function loadDataset(store: GraphStore, storeDir: string, modalities: readonly RecordModality[], imaging: LearnConfig['imaging'] = {}): Promise<Dataset> {
+export async function loadDataset(store: GraphStore, storeDir: string, modalities: readonly RecordModality[], imaging: LearnConfig['imaging'] = {}, genotypes = false): Promise<Dataset> {
   const patients = new Map<string, PatientData>();
   const patient = (iri: string, id: string) => {
     let p = patients.get(id);
@@ -73,6 +76,12 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
   for (const r of pubs) {
     const p = patients.get(r.id!);
     if (p && r.pub) p.group = r.pub;
+  }
+  if (genotypes) {
+    for (const [id, tokens] of await loadGenotypes(store)) {
+      const p = patients.get(id);
+      if (p) p.variants = tokens;
+    }
   }
   const records: RecordData[] = [];
   const skipped: Dataset['skipped'] = [];
@@ -101,6 +110,41 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
     }
   }
   return { patients: [...patients.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), records, skipped };
+}
+
+const VARIANT_FACTS: [keyof VariantFacts, string][] = [
+  ['acmgClass', 'acmgClass'], ['clinvar', 'clinvarSignificance'], ['zygosity', 'zygosity'], ['allelicState', 'allelicState'],
+  ['genotype', 'genotype'], ['consequence', 'consequence'], ['hgvsP', 'hgvsP'], ['hgvsC', 'hgvsC'],
+];
+
+/**
+ * Every patient's genotype tokens, in a stable order: its variants (hx:hasVariant, from phenopackets
+ * and from its VCF/MAF records) with a gene, then genes it is linked to (hx:hasGene) that none of
+ * its variants names.
+ */
+export async function loadGenotypes(store: GraphStore): Promise<Map<string, VariantToken[]>> {
+  const optional = VARIANT_FACTS.map(([k, p]) => `OPTIONAL { ?v <${HX}${p}> ?${k} }`).join(' ');
+  const rows = await store.select(`SELECT ?id ?v ?gene ${VARIANT_FACTS.map(([k]) => `?${k}`).join(' ')} WHERE {
+    ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}hasVariant> ?v . ?v <${HX}gene> ?g . ?g <${HX}symbol> ?gene . ${optional} } ORDER BY ?id ?v`);
+  const facts = new Map<string, Map<string, VariantFacts>>();
+  for (const r of rows) {
+    let own = facts.get(r.id!);
+    if (!own) facts.set(r.id!, (own = new Map()));
+    // A variant with several values of a fact (two HGVS strings) comes back in several rows: the first wins.
+    const f = own.get(r.v!) ?? { gene: r.gene };
+    for (const [k] of VARIANT_FACTS) if (r[k] !== undefined && f[k] === undefined) f[k] = r[k];
+    own.set(r.v!, f);
+  }
+  const out = new Map<string, VariantToken[]>();
+  for (const [id, own] of facts) out.set(id, [...own.values()].map(variantToken).filter((t): t is VariantToken => t !== undefined));
+  const genes = await store.select(`SELECT DISTINCT ?id ?gene WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}hasGene> ?g . ?g <${HX}symbol> ?gene } ORDER BY ?id ?gene`);
+  for (const r of genes) {
+    const list = out.get(r.id!) ?? [];
+    const t = geneToken(r.gene!);
+    if (!list.some((v) => v.gene === t.gene)) list.push(t);
+    out.set(r.id!, list);
+  }
+  return out;
 }
 
 /** One imaging record's volume at the encoder's input shape (trilinearly resampled when it differs), or why it cannot be used. */

@@ -106,7 +106,7 @@ export async function embedStore(options: { storeDir: string; version?: string; 
   try {
     const ontology = await store.ontology();
     const model = loadTrainedModel(options.storeDir, version, ontology);
-    const dataset = await loadDataset(store, resolve(options.storeDir), model.recordModalities, model.config.imaging);
+    const dataset = await loadDataset(store, resolve(options.storeDir), model.recordModalities, model.config.imaging, model.genes !== undefined);
     const D = model.config.dim;
     const recordVectors = embedRecords(model, dataset.records);
     const patientVectors = embedPatients(model, dataset, recordVectors);

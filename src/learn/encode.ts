@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset, PatientData, RecordData } from './data.js';
-import { Model, type ModalityName, type PhenotypeBatch } from './model.js';
+import { ATTRIBUTE_WIDTH, attributeOneHot, geneRow, selectTokens, type VariantToken } from './genotype.js';
+import { Model, type GenotypeBatch, type ModalityName, type PhenotypeBatch } from './model.js';
 
 // Inference: embeddings of records, patients and terms with a trained (or freshly initialised) model.
 
@@ -73,23 +74,47 @@ export function phenotypeBatch(model: Model, sets: readonly { observed: string[]
   return { size: sets.length, width, terms, excluded, mask };
 }
 
+/** Genotypes as a padded batch: each the likeliest-damaging `maxVariants` tokens (selectTokens); genes the model never saw read the unknown row. */
+export function genotypeBatch(model: Model, genotypes: readonly (readonly VariantToken[])[]): { batch: GenotypeBatch; tokens: VariantToken[][] } {
+  const genes = model.genes;
+  const g = model.config.genotype;
+  if (!genes || !g) throw new Error('this model has no genomic encoder');
+  const tokens = genotypes.map((list) => selectTokens(list, g.maxVariants));
+  const width = Math.max(1, ...tokens.map((t) => t.length));
+  const n = genotypes.length * width;
+  const batch: GenotypeBatch = { size: genotypes.length, width, genes: new Int32Array(n), attributes: new Float32Array(n * ATTRIBUTE_WIDTH), mask: new Float32Array(n) };
+  tokens.forEach((list, i) =>
+    list.forEach((t, j) => {
+      const at = i * width + j;
+      batch.genes[at] = geneRow(genes, t.gene);
+      attributeOneHot(t, batch.attributes, at * ATTRIBUTE_WIDTH);
+      batch.mask[at] = 1;
+    }),
+  );
+  return { batch, tokens };
+}
+
+export const hasGenotype = (model: Model, p: PatientData) => model.genes !== undefined && (p.variants?.length ?? 0) > 0;
+
 export const hasPhenotype = (model: Model, p: PatientData) => p.observed.some((t) => model.vocab.index.has(t)) || p.excluded.some((t) => model.vocab.index.has(t));
 
 /**
- * One unit vector per patient that has anything to embed (phenotypes or records of a learned
- * modality): the fusion of its phenotype-set embedding and, per signal modality, the mean of its
+ * One unit vector per patient that has anything to embed (phenotypes, a genotype, records of a learned
+ * modality): the fusion of its phenotype-set embedding, its genotype's and, per record modality, the mean of its
  * records' embeddings. `recordVectors` are embedRecords' output for dataset.records.
  */
 export function embedPatients(model: Model, dataset: Dataset, recordVectors: readonly (Float32Array | undefined)[]): Map<string, Float32Array> {
   const D = model.config.dim;
   const result = new Map<string, Float32Array>();
-  const patients = dataset.patients.filter((p) => hasPhenotype(model, p) || p.records.some((r) => recordVectors[r]));
+  const patients = dataset.patients.filter((p) => hasPhenotype(model, p) || hasGenotype(model, p) || p.records.some((r) => recordVectors[r]));
   for (let o = 0; o < patients.length; o += 256) {
     const chunk = patients.slice(o, o + 256);
     const z = tf.tidy(() => {
       const parts: { modality: ModalityName; z: tf.Tensor2D; rows: Int32Array }[] = [];
       const withPheno = chunk.map((p, i) => [p, i] as const).filter(([p]) => hasPhenotype(model, p));
       if (withPheno.length) parts.push({ modality: 'phenotype', z: model.encodePhenotypes(phenotypeBatch(model, withPheno.map(([p]) => p))), rows: Int32Array.from(withPheno, ([, i]) => i) });
+      const withGeno = chunk.map((p, i) => [p, i] as const).filter(([p]) => hasGenotype(model, p));
+      if (withGeno.length) parts.push({ modality: 'genotype', z: model.encodeGenotypes(genotypeBatch(model, withGeno.map(([p]) => p.variants!)).batch).z, rows: Int32Array.from(withGeno, ([, i]) => i) });
       for (const m of model.recordModalities) {
         const rows: number[] = [];
         const vecs: Float32Array[] = [];

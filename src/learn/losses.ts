@@ -52,3 +52,15 @@ export function maskedReconstructionLoss(reconstruction: tf.Tensor3D, patches: t
   const perPatch = tf.mean(tf.square(tf.sub(reconstruction, patches)), 2);
   return tf.div(tf.sum(tf.mul(perPatch, tf.tensor2d(mask, [B, T]))), masked) as tf.Scalar;
 }
+
+/**
+ * Masked-variant pretraining: the cross-entropy of each masked token's true gene under its logits
+ * over the gene table ([M, G], one row per masked token), averaged over the masked tokens.
+ */
+export function maskedVariantLoss(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  const [m, g] = logits.shape;
+  if (m !== targets.length || m === 0) throw new Error(`masked variants: ${m} logit rows for ${targets.length} targets`);
+  const onehot = new Float32Array(m * g);
+  targets.forEach((t, i) => (onehot[i * g + t] = 1));
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits, 1), tf.tensor2d(onehot, [m, g])), 1))) as tf.Scalar;
+}

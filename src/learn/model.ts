@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ImagingConfig, ImagingModality, LearnConfig, SignalConfig } from './config.js';
+import type { GenotypeConfig, ImagingConfig, ImagingModality, LearnConfig, SignalConfig } from './config.js';
+import { ATTRIBUTE_WIDTH, MASK_GENE, type GeneVocabulary } from './genotype.js';
 import { lookup } from './lookup.js';
 import { Rng } from './random.js';
 import { initialTermVectors, type TermVocabulary } from './vocabulary.js';
@@ -14,8 +15,8 @@ const { sqrt } = Math;
 /** tfjs registers variables by name process-wide: each model's names get their own prefix. */
 let instances = 0;
 
-/** Modalities the fusion knows; phenotype is the patient's HPO term set. */
-export type ModalityName = 'phenotype' | 'ecg' | 'eeg' | ImagingModality;
+/** Modalities the fusion knows; phenotype is the patient's HPO term set, genotype its variants and genes. */
+export type ModalityName = 'phenotype' | 'genotype' | 'ecg' | 'eeg' | ImagingModality;
 type RecordModality = 'ecg' | 'eeg' | ImagingModality;
 
 /** What a record encoder returns: the embedding, and with a mask the reconstruction of the masked patches. */
@@ -25,6 +26,24 @@ export interface RecordEncoding {
   reconstruction?: tf.Tensor3D;
   /** [B, T, P] the patches as the encoder saw them before masking (each sequence or volume standardised). */
   patches?: tf.Tensor3D;
+}
+
+/** A batch of genotypes, padded to `width` tokens: gene rows, one-hot attributes [size * width * ATTRIBUTE_WIDTH], 1 for a real token. */
+export interface GenotypeBatch {
+  size: number;
+  width: number;
+  genes: Int32Array;
+  attributes: Float32Array;
+  mask: Float32Array;
+}
+
+/** The genomic encoder's output; with a mask, its guesses of the masked tokens' genes. */
+export interface GenotypeEncoding {
+  z: tf.Tensor2D;
+  /** [M, G] logits over the gene table, one row per masked token (in batch order). */
+  logits?: tf.Tensor2D;
+  /** The masked tokens' true gene rows. */
+  targets?: Int32Array;
 }
 
 /** A batch of phenotype sets, padded to `width` terms: term indices, 1 for excluded, 1 for a real term. */
@@ -45,14 +64,25 @@ export class Model {
   /** The prefix of this model's tfjs variable names (`<prefix>/<weight name>`). */
   readonly prefix = `harmonia${++instances}`;
 
+  /** The gene table's rows, when the model has a genomic encoder. */
+  readonly genes?: GeneVocabulary;
+
+  /**
+   * `genes` and `geneProfiles` (each gene's HPO terms among training patients carrying it, as
+   * vocabulary indices, repeated as often as seen) give the genomic encoder; without them, or
+   * without `config.genotype`, the model has none.
+   */
   constructor(
     readonly config: LearnConfig,
     readonly vocab: TermVocabulary,
     seed: number,
+    genes?: GeneVocabulary,
+    geneProfiles?: Map<string, number[]>,
   ) {
     const rng = new Rng(seed);
     const D = config.dim;
-    this.add('terms', [vocab.ids.length, D], initialTermVectors(vocab, D, rng));
+    const termInit = initialTermVectors(vocab, D, rng);
+    this.add('terms', [vocab.ids.length, D], termInit);
     // Learned per-modality "no finding" anchors: where unlabelled records of a modality are pulled.
     this.signalModalities = (['ecg', 'eeg'] as const).filter((m) => config.signals[m]);
     this.imagingModalities = (['mri', 'oct'] as const).filter((m) => config.imaging?.[m]);
@@ -67,6 +97,10 @@ export class Model {
     this.dense(rng, 'pheno.out', D, D);
     for (const m of this.signalModalities) this.signalParams(rng, m, config.signals[m]!);
     for (const m of this.imagingModalities) this.imagingParams(rng, m, config.imaging[m]!);
+    if (config.genotype && genes && genes.ids.length > 2) {
+      this.genes = genes;
+      this.genotypeParams(rng, config.genotype, genes, termInit, geneProfiles ?? new Map());
+    }
     for (const m of this.modalities()) {
       // Fusion projections start as the identity: before training the fused embedding is the mean.
       const eye = new Float32Array(D * D);
@@ -77,7 +111,12 @@ export class Model {
   }
 
   modalities(): ModalityName[] {
-    return ['phenotype', ...this.recordModalities];
+    return ['phenotype', ...(this.genes ? (['genotype'] as const) : []), ...this.recordModalities];
+  }
+
+  /** Whether masked-variant pretraining (and its prediction head) is part of this model. */
+  get predictsVariants(): boolean {
+    return this.genes !== undefined && (this.config.losses.maskedVariants ?? 0) > 0;
   }
 
   /** Whether the masked-reconstruction loss (and its mask token and head) is part of this model. */
@@ -110,14 +149,37 @@ export class Model {
     this.encoderParams(rng, m, this.tokens(m), patchSize(s), s);
   }
 
-  /** Patch embedding, positions, transformer blocks, output projection; mask token and reconstruction head when that loss is on. */
-  private encoderParams(rng: Rng, m: string, tokens: number, patch: number, s: Pick<SignalConfig, 'dModel' | 'layers' | 'mlp'>): void {
-    this.dense(rng, `${m}.patch`, patch, s.dModel);
-    this.add(`${m}.pos`, [tokens, s.dModel], rng.normals(tokens * s.dModel, 0.02));
-    if (this.reconstructs) {
-      this.add(`${m}.maskToken`, [s.dModel], rng.normals(s.dModel, 0.02));
-      this.dense(rng, `${m}.recon`, s.dModel, patch);
-    }
+  /**
+   * The gene table starts where the ontology puts each gene: the IC-weighted mean of the initial
+   * vectors of the HPO terms its training carriers show, so a gene begins near its phenotypes; a gene
+   * without carriers' terms (and the two special rows) starts random.
+   */
+  private genotypeParams(rng: Rng, g: GenotypeConfig, genes: GeneVocabulary, termInit: Float32Array, profiles: Map<string, number[]>): void {
+    const D = this.config.dim;
+    const table = rng.normals(genes.ids.length * D, 1 / sqrt(D));
+    genes.ids.forEach((gene, row) => {
+      const terms = profiles.get(gene);
+      if (!terms?.length) return;
+      const v = new Float32Array(D);
+      for (const t of terms) {
+        const w = this.vocab.ic[t] + 0.1;
+        for (let k = 0; k < D; k++) v[k] += w * termInit[t * D + k];
+      }
+      let n = 0;
+      for (const x of v) n += x * x;
+      const s = 1 / (sqrt(n) || 1);
+      for (let k = 0; k < D; k++) table[row * D + k] = v[k] * s;
+    });
+    this.add('genes', [genes.ids.length, D], table);
+    this.dense(rng, 'geno.gene', D, g.dModel);
+    this.dense(rng, 'geno.attr', ATTRIBUTE_WIDTH, g.dModel);
+    this.blocks(rng, 'geno', g);
+    this.norm('geno.lnOut', g.dModel);
+    this.dense(rng, 'geno.out', g.dModel, D);
+    if ((this.config.losses.maskedVariants ?? 0) > 0) this.dense(rng, 'geno.pred', g.dModel, D);
+  }
+
+  private blocks(rng: Rng, m: string, s: Pick<SignalConfig, 'dModel' | 'layers' | 'mlp'>): void {
     for (let l = 0; l < s.layers; l++) {
       const p = `${m}.block${l}`;
       this.norm(`${p}.ln1`, s.dModel);
@@ -126,6 +188,17 @@ export class Model {
       this.dense(rng, `${p}.mlp1`, s.dModel, s.mlp);
       this.dense(rng, `${p}.mlp2`, s.mlp, s.dModel);
     }
+  }
+
+  /** Patch embedding, positions, transformer blocks, output projection; mask token and reconstruction head when that loss is on. */
+  private encoderParams(rng: Rng, m: string, tokens: number, patch: number, s: Pick<SignalConfig, 'dModel' | 'layers' | 'mlp'>): void {
+    this.dense(rng, `${m}.patch`, patch, s.dModel);
+    this.add(`${m}.pos`, [tokens, s.dModel], rng.normals(tokens * s.dModel, 0.02));
+    if (this.reconstructs) {
+      this.add(`${m}.maskToken`, [s.dModel], rng.normals(s.dModel, 0.02));
+      this.dense(rng, `${m}.recon`, s.dModel, patch);
+    }
+    this.blocks(rng, m, s);
     this.norm(`${m}.lnOut`, s.dModel);
     this.dense(rng, `${m}.out`, s.dModel, this.config.dim);
   }
@@ -246,6 +319,44 @@ export class Model {
   }
 
   /**
+   * Genotypes [B, W tokens] to [B, D]: each token the projection of its gene's row plus that of its
+   * one-hot attributes, a transformer over the set (no positions; padding masked out of attention
+   * and of the mean). With `mask` ([B * W], 1 = masked), masked tokens read the mask row instead of
+   * their gene, and a head guesses each masked gene by cosine against the whole gene table.
+   */
+  encodeGenotypes(b: GenotypeBatch, mask?: Float32Array): GenotypeEncoding {
+    const g = this.config.genotype;
+    if (!g || !this.genes) throw new Error('this model has no genomic encoder');
+    const { size: B, width: W } = b;
+    const rows = Int32Array.from(b.genes);
+    const masked: number[] = [];
+    if (mask) {
+      if (!this.predictsVariants) throw new Error('a mask needs masked-variant pretraining (losses.maskedVariants > 0)');
+      const maskRow = this.genes.index.get(MASK_GENE)!;
+      mask.forEach((m, i) => {
+        if (m > 0 && b.mask[i] > 0) {
+          masked.push(i);
+          rows[i] = maskRow;
+        }
+      });
+    }
+    const geneVecs = lookup(this.v('genes') as tf.Tensor2D, tf.tensor1d(rows, 'int32'));
+    const attrs = tf.tensor2d(b.attributes, [B * W, ATTRIBUTE_WIDTH]);
+    let h = tf.add(this.affine(geneVecs, 'geno.gene'), this.affine(attrs, 'geno.attr')).reshape([B, W, g.dModel]);
+    const real = tf.tensor2d(b.mask, [B, W]);
+    const keyBias = tf.mul(tf.sub(1, real), -1e9).reshape([B, 1, 1, W]);
+    for (let l = 0; l < g.layers; l++) h = this.block(h, `geno.block${l}`, g.heads, keyBias);
+    const counts = tf.maximum(tf.sum(real, 1, true), 1);
+    const pooled = this.layerNorm(tf.div(tf.sum(tf.mul(h, real.reshape([B, W, 1])), 1), counts), 'geno.lnOut');
+    const z = l2normalize(this.affine(pooled, 'geno.out') as tf.Tensor2D);
+    if (!masked.length) return { z };
+    const at = lookup(h.reshape([B * W, g.dModel]) as tf.Tensor2D, tf.tensor1d(masked, 'int32'));
+    const guess = l2normalize(this.affine(at, 'geno.pred') as tf.Tensor2D);
+    const logits = tf.div(tf.matMul(guess, l2normalize(this.v('genes') as tf.Tensor2D), false, true), this.config.temperature) as tf.Tensor2D;
+    return { z, logits, targets: Int32Array.from(masked, (i) => b.genes[i]) };
+  }
+
+  /**
    * Volumes cut into [B, T, P] patches, each volume standardised on its own (scanner units and
    * harmonisation choices differ; a shape mask's extent survives as the foreground's value).
    */
@@ -267,8 +378,8 @@ export class Model {
     return seq.reshape([batch, this.tokens(m), s.patch]) as tf.Tensor3D;
   }
 
-  /** A pre-norm transformer block: multi-head self-attention, then a ReLU MLP, each residual. */
-  private block(x: tf.Tensor, p: string, H: number): tf.Tensor {
+  /** A pre-norm transformer block: multi-head self-attention (keys biased by `keyBias`, [B, 1, 1, T], when given), then a ReLU MLP, each residual. */
+  private block(x: tf.Tensor, p: string, H: number, keyBias?: tf.Tensor): tf.Tensor {
     const [B, T, d] = x.shape;
     const dh = d / H;
     const n = this.layerNorm(x, `${p}.ln1`);
@@ -276,7 +387,8 @@ export class Model {
     const q = heads(this.affine(n, `${p}.q`));
     const k = heads(this.affine(n, `${p}.k`));
     const v = heads(this.affine(n, `${p}.v`));
-    const att = tf.softmax(tf.div(tf.matMul(q, k, false, true), sqrt(dh)), -1);
+    const logits = tf.div(tf.matMul(q, k, false, true), sqrt(dh));
+    const att = tf.softmax(keyBias ? tf.add(logits, keyBias) : logits, -1);
     const mixed = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B, T, d]);
     const y = tf.add(x, this.affine(mixed, `${p}.o`));
     const m = this.affine(tf.relu(this.affine(this.layerNorm(y, `${p}.ln2`), `${p}.mlp1`)), `${p}.mlp2`);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LearnConfig } from './config.js';
 import type { RecordData, RecordModality } from './data.js';
-import { alignmentLoss, infoNce, maskedReconstructionLoss, ontologyLoss } from './losses.js';
+import { alignmentLoss, infoNce, maskedReconstructionLoss, maskedVariantLoss, ontologyLoss } from './losses.js';
 import { lookup } from './lookup.js';
-import type { Model, ModalityName, PhenotypeBatch } from './model.js';
+import type { GenotypeBatch, Model, ModalityName, PhenotypeBatch } from './model.js';
 
 // One training step's inputs (built in plain JS by the sampler) and the losses computed from them.
 
@@ -23,6 +23,8 @@ export type RecordBatch = SignalBatch;
 export interface TrainBatch {
   phenotype?: { batch: PhenotypeBatch; patients: string[]; observed: number[][] };
   signals: SignalBatch[];
+  /** Genotypes of patients (those of the phenotype batch first), with the masked tokens when masked-variant pretraining is on. */
+  genotype?: { batch: GenotypeBatch; patients: string[]; mask?: Float32Array };
   termPairs?: { left: Int32Array; right: Int32Array; target: Float32Array };
   /** Vocabulary indices of random terms added to the alignment candidates. */
   negatives: Int32Array;
@@ -31,7 +33,7 @@ export interface TrainBatch {
 }
 
 export type LossName = keyof LearnConfig['losses'];
-export const LOSS_NAMES: LossName[] = ['crossModal', 'views', 'alignment', 'ontology', 'reconstruction'];
+export const LOSS_NAMES: LossName[] = ['crossModal', 'views', 'alignment', 'ontology', 'reconstruction', 'maskedVariants'];
 
 /** One modality's embeddings in a batch and the batch patient row of each of its rows. */
 export interface Present {
@@ -66,13 +68,25 @@ export function batchLosses(model: Model, b: TrainBatch): Partial<Record<LossNam
     if (parts.length) out.views = tf.div(tf.addN(parts), parts.length) as tf.Scalar;
   }
   if (reconstructions.length) out.reconstruction = tf.div(tf.addN(reconstructions), reconstructions.length) as tf.Scalar;
-  // Patients of this batch: those of the phenotype batch, then the records' patients.
+  const geno = b.genotype && model.genes ? b.genotype : undefined;
+  const zG = geno ? model.encodeGenotypes(geno.batch).z : undefined;
+  if (geno?.mask && model.predictsVariants && (w.maskedVariants ?? 0) > 0) {
+    const enc = model.encodeGenotypes(geno.batch, geno.mask);
+    if (enc.logits) out.maskedVariants = maskedVariantLoss(enc.logits, enc.targets!);
+  }
+  // Patients of this batch: those of the phenotype batch, then the genotypes' and the records' patients.
   const patients: string[] = [...(b.phenotype?.patients ?? [])];
   const row = new Map(patients.map((p, i) => [p, i] as [string, number]));
-  for (const { s } of signals) for (const r of s.records) if (!row.has(r.patient)) row.set(r.patient, patients.push(r.patient) - 1);
+  const join = (p: string) => {
+    if (!row.has(p)) row.set(p, patients.push(p) - 1);
+    return row.get(p)!;
+  };
+  const genoRows = geno?.patients.map(join);
+  for (const { s } of signals) for (const r of s.records) join(r.patient);
   if (w.crossModal > 0) {
     const present: Present[] = [];
     if (zP) present.push({ modality: 'phenotype', z: zP, rows: new Map(b.phenotype!.patients.map((_, i) => [i, i])) });
+    if (zG) present.push({ modality: 'genotype', z: zG, rows: new Map(genoRows!.map((p, i) => [p, i])) });
     for (const { s, z1 } of signals) {
       const rows = new Map<number, number>();
       s.records.forEach((r, i) => {
@@ -84,7 +98,7 @@ export function batchLosses(model: Model, b: TrainBatch): Partial<Record<LossNam
     const parts = crossModalPairs(present, tau);
     if (parts.length) out.crossModal = tf.div(tf.addN(parts), parts.length) as tf.Scalar;
   }
-  if (w.alignment > 0) out.alignment = alignment(model, b, zP, signals, patients, row);
+  if (w.alignment > 0) out.alignment = alignment(model, b, zP, zG && { z: zG, rows: genoRows! }, signals, patients, row);
   if (w.ontology > 0 && b.termPairs) out.ontology = ontologyLoss(model.termEmbeddings(b.termPairs.left), model.termEmbeddings(b.termPairs.right), b.termPairs.target);
   return out;
 }
@@ -111,7 +125,15 @@ export function crossModalPairs(present: Present[], tau: number): tf.Scalar[] {
  * Records near their finding (or their modality's "no finding" anchor), patients (fused over the
  * modalities present in the batch) near their observed terms and their records' findings.
  */
-function alignment(model: Model, b: TrainBatch, zP: tf.Tensor2D | undefined, signals: { s: SignalBatch; z1: tf.Tensor2D }[], patients: string[], row: Map<string, number>): tf.Scalar | undefined {
+function alignment(
+  model: Model,
+  b: TrainBatch,
+  zP: tf.Tensor2D | undefined,
+  zG: { z: tf.Tensor2D; rows: number[] } | undefined,
+  signals: { s: SignalBatch; z1: tf.Tensor2D }[],
+  patients: string[],
+  row: Map<string, number>,
+): tf.Scalar | undefined {
   const tau = model.config.temperature;
   const index = model.vocab.index;
   const candidates: number[] = [];
@@ -149,6 +171,7 @@ function alignment(model: Model, b: TrainBatch, zP: tf.Tensor2D | undefined, sig
   // Patients: fuse the modalities each has in this batch (the first of its records per modality).
   const fuseParts: { modality: ModalityName; z: tf.Tensor2D; rows: Int32Array }[] = [];
   if (zP) fuseParts.push({ modality: 'phenotype', z: zP, rows: Int32Array.from(b.phenotype!.patients.map((_, i) => i)) });
+  if (zG) fuseParts.push({ modality: 'genotype', z: zG.z, rows: Int32Array.from(zG.rows) });
   for (const { s, z1 } of signals) {
     const first = new Map<number, number>();
     s.records.forEach((r, i) => {

@@ -1,6 +1,7 @@
 import type { ImagingConfig, LearnConfig } from './config.js';
 import type { Dataset, PatientData, RecordData, RecordModality } from './data.js';
-import { hasPhenotype, phenotypeBatch } from './encode.js';
+import { genotypeBatch, hasGenotype, hasPhenotype, phenotypeBatch } from './encode.js';
+import { geneRow, maskTokens, selectTokens } from './genotype.js';
 import { Model } from './model.js';
 import type { SignalBatch, TrainBatch } from './objective.js';
 import type { Rng } from './random.js';
@@ -15,6 +16,7 @@ export class Sampler {
   /** Per modality, each patient's training records: later modalities of a step prefer patients already drawn (cross-modal pairs). */
   private readonly byPatient: Partial<Record<RecordModality, Map<string, RecordData[]>>> = {};
   private readonly phenotyped: PatientData[];
+  private readonly genotyped: PatientData[];
   private readonly byId: Map<string, PatientData>;
   private readonly used: number[];
   private readonly findings: Partial<Record<RecordModality, number[]>> = {};
@@ -27,6 +29,7 @@ export class Sampler {
     const vocab = model.vocab;
     this.byId = new Map(dataset.patients.map((p) => [p.id, p]));
     this.phenotyped = dataset.patients.filter((p) => train(p.id) && hasPhenotype(model, p));
+    this.genotyped = dataset.patients.filter((p) => train(p.id) && hasGenotype(model, p));
     for (const m of model.recordModalities) {
       this.records[m] = dataset.records.filter((r) => r.modality === m && train(r.patient));
       const own = new Map<string, RecordData[]>();
@@ -45,6 +48,7 @@ export class Sampler {
   /** How many items of each kind training can draw from (for the model card). */
   counts(): Record<string, number> {
     const c: Record<string, number> = { patientsWithPhenotypes: this.phenotyped.length };
+    if (this.model.genes) c.patientsWithGenotypes = this.genotyped.length;
     for (const m of this.model.recordModalities) c[`${m}Records`] = this.records[m]!.length;
     return c;
   }
@@ -78,7 +82,38 @@ export class Sampler {
       ? { batch: phenotypeBatch(this.model, sets), patients: patients.map((p) => p.id), observed: sets.map((s) => s.observed.map((t) => vocab.index.get(t)!)) }
       : undefined;
     const negatives = Int32Array.from({ length: cfg.negatives }, () => rng.int(vocab.ids.length));
-    return { phenotype, signals, termPairs: this.termPairs(rng), negatives, findings: this.findings };
+    return { phenotype, signals, genotype: this.genotypes(patients, rng), termPairs: this.termPairs(rng), negatives, findings: this.findings };
+  }
+
+  /**
+   * Genotypes of the phenotype batch's patients who have one (phenotype-genotype pairs), topped up
+   * with random genotyped training patients; masked units when masked-variant pretraining is on
+   * (tokens of genes the model never saw are never masked: there is no row to predict).
+   */
+  private genotypes(chosen: PatientData[], rng: Rng): TrainBatch['genotype'] {
+    const g = this.model.config.genotype;
+    const genes = this.model.genes;
+    if (!g || !genes || this.genotyped.length < 2) return undefined;
+    const picked = new Map<string, PatientData>();
+    for (const p of chosen) if (hasGenotype(this.model, p) && picked.size < g.batch) picked.set(p.id, p);
+    for (const p of rng.sample(this.genotyped, g.batch)) if (picked.size < g.batch) picked.set(p.id, p);
+    const patients = [...picked.values()];
+    // The encoder reads at most maxVariants tokens: a random subset of a long genotype, as phenotype sets are subsampled.
+    // (among its likeliest-damaging 2 x maxVariants, so an exome's benign bulk does not crowd them out).
+    const lists = patients.map((p) => {
+      const top = p.variants!.length > g.maxVariants ? selectTokens(p.variants!, 2 * g.maxVariants) : p.variants!;
+      return top.length > g.maxVariants ? rng.sample(top, g.maxVariants) : top;
+    });
+    const { batch, tokens } = genotypeBatch(this.model, lists);
+    let mask: Float32Array | undefined;
+    if (this.model.predictsVariants) {
+      mask = new Float32Array(batch.genes.length);
+      tokens.forEach((list, i) => {
+        const m = maskTokens(list, this.model.config.maskRatio, rng);
+        list.forEach((t, j) => (mask![i * batch.width + j] = m[j] && geneRow(genes, t.gene) > 1 ? 1 : 0));
+      });
+    }
+    return { batch, patients: patients.map((p) => p.id), mask };
   }
 
   /** Up to half the batch from patients already drawn this step who have records of `m`, the rest at random. */

@@ -14,7 +14,8 @@ import { resolveVersion } from './embed.js';
 import { best, chooseFusion, compareFusions, fuse, fusionName, FUSIONS, type Fusion, type FusionComparison, type ScoredQuery } from './fusion.js';
 import type { Model } from './model.js';
 import { hash32 } from './random.js';
-import { cosines, embedPhenotypeSet, embedRecordAsPatient, harmonizedSequences, loadPatientVectors, requireEncoder, rowOf, type PatientVectors } from './space.js';
+import { geneToken } from './genotype.js';
+import { cosines, embedGenotype, embedPhenotypeSet, embedRecordFile, loadPatientVectors, rowOf, type PatientVectors } from './space.js';
 import { loadTrainedModel, modelDir } from './train.js';
 
 // `harmonia similar|diagnose --method embedding|hybrid`: patients (or diseases) ranked by the cosine
@@ -32,8 +33,8 @@ export function isEmbeddingMethod(m: unknown): m is EmbeddingMethod {
 /** At most this many validation patients are scored to choose a fusion (a seeded hash picks them). */
 export const FUSION_QUERIES = 300;
 
-/** What a query can be: the classical specs, or a signal file embedded by its encoder. */
-export type EmbeddingQuerySpec = QuerySpec | { record: string; modality: string };
+/** What a query can be: the classical specs, a record file embedded by its encoder, or a gene list (the genomic encoder). */
+export type EmbeddingQuerySpec = QuerySpec | { record: string; modality: string } | { genes: string[] };
 
 /** A query in the embedding space; `profile` when the classical method can score it too. */
 export interface EmbeddedQuery {
@@ -145,14 +146,23 @@ export class EmbeddingRetrieval {
   async *queries(spec: EmbeddingQuerySpec): AsyncGenerator<EmbeddedQuery | { query: string; error: string }> {
     if ('record' in spec) {
       try {
-        const modality = spec.modality as SignalModality;
-        if (modality !== 'ecg' && modality !== 'eeg') throw new InputError(`--modality ${spec.modality}: expected ecg or eeg`);
-        const model = await this.loadModel();
-        requireEncoder(model, modality);
-        const sequences = await harmonizedSequences(spec.record, modality, this.options.referenceDir);
-        yield { id: spec.record, vector: embedRecordAsPatient(model, modality, sequences), issues: [] };
+        yield { id: spec.record, vector: await embedRecordFile(await this.loadModel(), spec.record, spec.modality, this.options.referenceDir), issues: [] };
       } catch (e) {
         yield { query: spec.record, error: (e as Error).message };
+      }
+      return;
+    }
+    if ('genes' in spec) {
+      const id = `genes:${spec.genes.join(',')}`;
+      try {
+        const model = await this.loadModel();
+        const tokens = spec.genes.map(geneToken);
+        const unknown = model.genes ? tokens.filter((t) => !model.genes!.index.has(t.gene)).map((t) => t.gene) : [];
+        if (model.genes && unknown.length === tokens.length) throw new InputError(`--genes: none of ${unknown.join(', ')} is in the model's gene vocabulary (genes of its training patients)`);
+        const issues: ProfileIssue[] = unknown.length ? [{ source: 'query', field: 'genes', message: `not in the model's gene vocabulary, read as an unknown gene: ${unknown.join(', ')}` }] : [];
+        yield { id, vector: embedGenotype(model, tokens), issues };
+      } catch (e) {
+        yield { query: id, error: (e as Error).message };
       }
       return;
     }

@@ -3,8 +3,10 @@ import { HarmonizeContext, harmonizeEntry, loadHarmonizationConfig } from '../ha
 import { HX, InputError } from '../model/index.js';
 import type { RecordEntry } from '../sources/index.js';
 import type { GraphStore } from '../store/index.js';
-import type { PatientData, RecordData, SignalModality } from './data.js';
+import type { ImagingModality } from './config.js';
+import { resampleVolume, type PatientData, type RecordData, type RecordModality, type SignalModality } from './data.js';
 import { embedPatients, embedRecords } from './encode.js';
+import { variantToken, type VariantToken } from './genotype.js';
 import { decodeVector, embeddingGraph } from './embed.js';
 import { Model } from './model.js';
 
@@ -62,17 +64,61 @@ export function embedPhenotypeSet(model: Model, set: { observed: string[]; exclu
   return embedPatients(model, { patients: [p], records: [], skipped: [] }, []).get('query');
 }
 
-/** The harmonized array a signal encoder takes, per modality (as ingest writes it). */
-const ARRAY_NAME: Record<SignalModality, string> = { ecg: 'windows', eeg: 'epochs' };
+/** The harmonized array a record encoder takes, per modality (as ingest writes it). */
+const ARRAY_NAME: Record<RecordModality, string> = { ecg: 'windows', eeg: 'epochs', mri: 'volume', oct: 'bscans' };
+
+/** Record files a query can be: those an encoder reads (signals, volumes) and genomic files (the genomic encoder). */
+export const QUERY_MODALITIES = ['ecg', 'eeg', 'mri', 'oct', 'vcf', 'maf'] as const;
+export type QueryModality = (typeof QUERY_MODALITIES)[number];
+
+/** Harmonizes one file as `harmonia ingest --manifest` does without --config. */
+async function harmonizeFile(file: string, modality: string, referenceDir: string) {
+  const path = resolve(file);
+  const entry: RecordEntry = { patient: 'query', modality: modality as RecordEntry['modality'], path, relativePath: basename(path), source: 'manifest', origin: { file: path } };
+  return harmonizeEntry(entry, new HarmonizeContext(loadHarmonizationConfig(undefined, referenceDir)));
+}
+
+/**
+ * Any record file as a query vector, embedded as the patient who has only that record: ECG/EEG by
+ * the signal encoder, MRI/OCT volumes (resampled to the encoder's grid) by the imaging encoder,
+ * VCF/MAF by the genomic encoder over the variants ingest would store (with genes from the gene
+ * reference files). One clear error when the model has no encoder for it.
+ */
+export async function embedRecordFile(model: Model, file: string, modality: string, referenceDir = process.cwd()): Promise<Float32Array> {
+  if (!(QUERY_MODALITIES as readonly string[]).includes(modality)) throw new InputError(`--modality ${modality}: expected one of ${QUERY_MODALITIES.join(', ')}`);
+  if (modality === 'ecg' || modality === 'eeg') return embedRecordAsPatient(model, modality, await harmonizedSequences(file, modality, referenceDir));
+  if (modality === 'mri' || modality === 'oct') {
+    const m = modality as ImagingModality;
+    if (!model.imagingModalities.includes(m)) throw new InputError(`--modality ${m}: the model has no ${m} encoder (it learns ${model.recordModalities.join(', ') || 'no record modality'})`);
+    const record = await harmonizeFile(file, m, referenceDir);
+    const array = record.arrays[ARRAY_NAME[m]];
+    if (!array || array.shape.length !== 3) throw new InputError(`harmonisation gave no 3D '${ARRAY_NAME[m]}' array`, file);
+    const data = array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as ArrayLike<number>);
+    const volume = resampleVolume(data, array.shape, model.config.imaging[m]!.shape);
+    const r: RecordData = { iri: 'urn:harmonia:query-record', id: 'query/record', patient: 'query', modality: m, sequences: [volume] };
+    const p: PatientData = { id: 'query', iri: 'urn:harmonia:query', group: 'query', observed: [], excluded: [], records: [0] };
+    return embedPatients(model, { patients: [p], records: [r], skipped: [] }, embedRecords(model, [r])).get('query')!;
+  }
+  const record = await harmonizeFile(file, modality, referenceDir);
+  const tokens = (record.variants ?? []).map((v) => variantToken({ gene: v.gene, acmgClass: v.acmgClass, clinvar: v.clinvar, zygosity: v.zygosity, genotype: v.genotype, consequence: v.consequence }));
+  const kept = tokens.filter((t): t is VariantToken => t !== undefined);
+  if (!kept.length) throw new InputError(`no called variant in a gene (of ${record.variants?.length ?? 0} kept by the harmonisation): nothing for the genomic encoder`, file);
+  return embedGenotype(model, kept);
+}
+
+/** A genotype (variant tokens, or genes as `geneToken`s) embedded as the patient who has only it. */
+export function embedGenotype(model: Model, tokens: VariantToken[]): Float32Array {
+  if (!model.genes) throw new InputError('the model has no genomic encoder (trained without genotypes: its config has no genotype section, or the store had no variants)');
+  const p: PatientData = { id: 'query', iri: 'urn:harmonia:query', group: 'query', observed: [], excluded: [], records: [], variants: tokens };
+  return embedPatients(model, { patients: [p], records: [], skipped: [] }, []).get('query')!;
+}
 
 /**
  * Reads and harmonizes one ECG or EEG file with the default harmonisation (what `harmonia ingest`
  * does with a manifest row without --config) and returns the sequences the encoder takes.
  */
 export async function harmonizedSequences(file: string, modality: SignalModality, referenceDir = process.cwd()): Promise<Float32Array[]> {
-  const path = resolve(file);
-  const entry: RecordEntry = { patient: 'query', modality, path, relativePath: basename(path), source: 'manifest', origin: { file: path } };
-  const record = await harmonizeEntry(entry, new HarmonizeContext(loadHarmonizationConfig(undefined, referenceDir)));
+  const record = await harmonizeFile(file, modality, referenceDir);
   const array = record.arrays[ARRAY_NAME[modality]];
   if (!array) throw new InputError(`harmonisation gave no '${ARRAY_NAME[modality]}' array`, file);
   const L = Model.sequenceLength(modality);

@@ -8,6 +8,7 @@ import { hasCheckpoint, loadOptimizer, loadWeights, saveOptimizer, saveWeights }
 import { formatSeconds, type LearnConfig } from './config.js';
 import { loadDataset, splitOf, usedTerms, type Dataset, type Split } from './data.js';
 import { embedPatients, embedRecords, embedTerms } from './encode.js';
+import { geneVocabulary, geneVocabularyFromIds, type GeneVocabulary } from './genotype.js';
 import { auroc, cosine } from './metrics.js';
 import { Model } from './model.js';
 import { batchLosses, LOSS_NAMES, totalLoss, type LossName } from './objective.js';
@@ -98,7 +99,7 @@ interface TrainState {
 }
 
 const SIMULATED =
-  'Nothing is simulated in the inputs: phenotype sets are the phenopackets\' own; signal and imaging records are real recordings and volumes with the findings ' +
+  'Nothing is simulated in the inputs: phenotype sets and genotypes are the phenopackets\' own (genotypes also from VCF/MAF records\' called variants); signal and imaging records are real recordings and volumes with the findings ' +
   'their manifests give (hx:finding). Records without a finding are aligned with a learned per-modality "no finding" anchor, not with an HPO term. ' +
   'Imaging volumes are trilinearly resampled to the encoder\'s input shape when loaded.';
 
@@ -192,7 +193,7 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
   let ontology: Ontology | undefined;
   try {
     ontology = await store.ontology();
-    dataset = await loadDataset(store, resolve(opts.storeDir), [...(Object.keys(config.signals) as ('ecg' | 'eeg')[]), ...(Object.keys(config.imaging) as ('mri' | 'oct')[])], config.imaging);
+    dataset = await loadDataset(store, resolve(opts.storeDir), [...(Object.keys(config.signals) as ('ecg' | 'eeg')[]), ...(Object.keys(config.imaging) as ('mri' | 'oct')[])], config.imaging, Boolean(config.genotype));
   } finally {
     await store.close();
   }
@@ -203,9 +204,10 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
   if (!resuming) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const vocab = resuming ? vocabularyFromIds(JSON.parse(readFileSync(join(dir, 'terms.json'), 'utf8')) as string[], ontology) : buildVocabulary(ontology, [...usedTerms(dataset)].sort());
-  const model = new Model(config, vocab, seed);
   const splits = patientSplits(dataset, seed, config.split);
   const isTrain = (p: string) => splits.get(p) === 'train';
+  const genes = config.genotype ? (resuming ? savedGenes(dir) : geneVocabulary(dataset.patients.filter((p) => isTrain(p.id)).flatMap((p) => (p.variants ?? []).map((v) => v.gene)))) : undefined;
+  const model = new Model(config, vocab, seed, genes, genes && geneProfiles(dataset, vocab.index, isTrain));
   const sampler = new Sampler(model, dataset, isTrain);
   const optimizer = tf.train.adam(config.learningRate);
   const varList = model.trainable();
@@ -217,6 +219,7 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
     log(`learn: resuming ${version} after epoch ${state.epoch} (${state.steps} steps)`);
   } else {
     writeAtomic(join(dir, 'terms.json'), [JSON.stringify(vocab.ids)]);
+    if (model.genes) writeAtomic(join(dir, 'genes.json'), [JSON.stringify(model.genes.ids)]);
     writeAtomic(join(dir, 'model.json'), [JSON.stringify({ version, seed, config }, null, 2)]);
   }
   const rng = new Rng(seed);
@@ -324,15 +327,38 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
   return card;
 }
 
+/** The gene vocabulary saved with a model (none for models without a genomic encoder). */
+function savedGenes(dir: string): GeneVocabulary | undefined {
+  const f = join(dir, 'genes.json');
+  return existsSync(f) ? geneVocabularyFromIds(JSON.parse(readFileSync(f, 'utf8')) as string[]) : undefined;
+}
+
+/** Each gene's observed HPO terms (vocabulary indices) over the training patients carrying it: where its row starts. */
+export function geneProfiles(dataset: Dataset, index: Map<string, number>, isTrain: (patient: string) => boolean): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const p of dataset.patients) {
+    if (!isTrain(p.id) || !p.variants?.length) continue;
+    const terms = p.observed.map((t) => index.get(t)).filter((t): t is number => t !== undefined);
+    for (const gene of new Set(p.variants.map((v) => v.gene))) out.set(gene, [...(out.get(gene) ?? []), ...terms]);
+  }
+  return out;
+}
+
 /** A trained model from its folder (the best checkpoint), with the vocabulary it was trained on. */
 export function loadTrainedModel(storeDir: string, version: string, ontology: Ontology | undefined): Model {
   const dir = modelDir(storeDir, version);
   if (!hasCheckpoint(dir, 'best')) throw new Error(`${dir}: no trained model (run harmonia train first)`);
   const { config: saved, seed } = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { config: LearnConfig; seed: number };
-  // Models saved before imaging and reconstruction existed have neither.
-  const config: LearnConfig = { ...saved, maskRatio: saved.maskRatio ?? 0.4, imaging: saved.imaging ?? {}, losses: { ...saved.losses, reconstruction: saved.losses.reconstruction ?? 0 } };
+  // Models saved before imaging, reconstruction and genotypes existed have none of them.
+  const config: LearnConfig = {
+    ...saved,
+    maskRatio: saved.maskRatio ?? 0.4,
+    imaging: saved.imaging ?? {},
+    genotype: saved.genotype ?? null,
+    losses: { ...saved.losses, reconstruction: saved.losses.reconstruction ?? 0, maskedVariants: saved.losses.maskedVariants ?? 0 },
+  };
   const vocab = vocabularyFromIds(JSON.parse(readFileSync(join(dir, 'terms.json'), 'utf8')) as string[], ontology);
-  const model = new Model(config, vocab, seed);
+  const model = new Model(config, vocab, seed, savedGenes(dir));
   loadWeights(model, dir, 'best');
   return model;
 }

@@ -3,6 +3,9 @@ import { isRemoteLocation, openStore } from '../../store/index.js';
 import { CliError, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 
+/** The record files `similar --record` takes (kept in step with learn/space.ts QUERY_MODALITIES; learn is imported lazily). */
+const QUERY_MODALITIES = ['ecg', 'eeg', 'mri', 'oct', 'vcf', 'maf'] as const;
+
 // `harmonia similar|diagnose --method embedding|hybrid`: the learned (or fused) ranking. TensorFlow.js
 // and the learn modules are imported only here, when one of these methods is asked for.
 
@@ -16,6 +19,8 @@ interface EmbeddingOpts {
   patient?: string;
   record?: string;
   modality?: string;
+  /** `similar --genes`: a gene list as the query (a string here; diagnose's --genes is a boolean flag). */
+  genes?: string | boolean;
   model?: string;
   backend?: string;
   top: string;
@@ -27,14 +32,22 @@ interface EmbeddingOpts {
 
 function spec(opts: EmbeddingOpts, allowRecord: boolean) {
   if (isRemoteLocation(opts.store)) throw new CliError(`${opts.store}: --method ${opts.method} needs an embedded store directory (the model and its embeddings are files in it)`);
-  const given = [opts.query?.length ? 'query' : '', opts.hpo ? 'hpo' : '', opts.patient ? 'patient' : '', opts.record ? 'record' : ''].filter(Boolean);
-  const record = allowRecord ? ', --record FILE --modality ecg|eeg' : '';
+  const geneList = allowRecord && typeof opts.genes === 'string' ? opts.genes : undefined;
+  const given = [opts.query?.length ? 'query' : '', opts.hpo ? 'hpo' : '', opts.patient ? 'patient' : '', opts.record ? 'record' : '', geneList ? 'genes' : ''].filter(Boolean);
+  const record = allowRecord ? `, --record FILE --modality ${QUERY_MODALITIES.join('|')}, --genes SYMBOLS` : '';
   if (given.length !== 1) throw new CliError(`give exactly one of --query FILE, --hpo HP:x,HP:y, --patient ID${record}`);
   if (opts.record && !allowRecord) throw new CliError('--record: a record query is for `harmonia similar`');
   if (opts.modality && !opts.record) throw new CliError('--modality goes with --record FILE');
   if (opts.record) {
-    if (!opts.modality) throw new CliError('--record needs --modality ecg|eeg');
+    if (!opts.modality) throw new CliError(`--record needs --modality ${QUERY_MODALITIES.join('|')}`);
+    if (!(QUERY_MODALITIES as readonly string[]).includes(opts.modality)) throw new CliError(`--modality ${opts.modality}: expected one of ${QUERY_MODALITIES.join(', ')}`);
     return { record: opts.record, modality: opts.modality };
+  }
+  if (geneList) {
+    const genes = geneList.split(',').map((g) => g.trim()).filter(Boolean);
+    if (!genes.length) throw new CliError('--genes: give gene symbols, comma-separated (e.g. FGFR2,NF1)');
+    if (opts.method !== 'embedding') throw new CliError('--genes as a query needs --method embedding (the classical half of hybrid scores phenotypes)');
+    return { genes };
   }
   if (opts.query?.length) return { files: opts.query };
   if (opts.hpo) return { hpo: opts.hpo };

@@ -54,12 +54,14 @@ export function register(program: Command): void {
     .option('--annotations <file>', 'phenotype.hpoa: information content from disease annotations instead of the stored patients')
     .option('--exclude-same-publication', 'leave out patients from the query’s own publication')
     .option('--explain', 'add matched term pairs and their most informative common ancestor')
-    .option('--record <file>', 'with --method embedding: an ECG or EEG file as the query (harmonized as ingest does)')
-    .option('--modality <m>', 'the --record file\'s modality: ecg or eeg')
+    .option('--record <file>', 'with --method embedding: a record file as the query (ECG, EEG, MRI, OCT, VCF, MAF; harmonized as ingest does)')
+    .option('--modality <m>', 'the --record file\'s modality: ecg, eeg, mri, oct, vcf or maf')
+    .option('--genes <symbols>', 'with --method embedding: a comma-separated gene list as the query (the genomic encoder)')
     .option('--model <version>', 'with --method embedding|hybrid: the model version (default: the last trained)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
       if (opts.method === 'embedding' || opts.method === 'hybrid') return similarByEmbedding(opts, print);
+      if (opts.record || opts.genes) throw new CliError(`${opts.record ? '--record' : '--genes'}: a record or gene-list query needs --method embedding (a learned encoder embeds it)`);
       const spec = querySpec(opts);
       const { store, ontology } = await openWithOntology(opts.store);
       try {

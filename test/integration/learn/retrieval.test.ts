@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
 import { compareFusions, embedStore, EmbeddingRetrieval, FUSIONS, fusionName, mergeConfig, Rng, stratify, train, type FusionComparison, type ScoredQuery } from '../../../src/learn/index.js';
@@ -114,4 +114,39 @@ describeWithData('similar, diagnose and stratify with a tiny model on real pheno
     expect(harmonia('similar', '--store', storeDir, '--hpo', 'HP:0001250', '--method', 'embedding', '--record', 'x.hea', '--modality', 'ecg').stderr).toMatch(/give exactly one of --query FILE, --hpo HP:x,HP:y, --patient ID, --record FILE --modality ecg\|eeg/);
     expect(readdirSync(join(storeDir, 'arrays', 'models', retrieval.version)).filter((f) => /^diseases-\w+\.(npy|keys\.json)$|^fusion\.json$/.test(f)).sort()).toHaveLength(3);
   }, 120_000);
+
+  test('the genomic encoder: a gene list and a real exome (VCF) as cross-modal queries', async () => {
+    const genes = JSON.parse(readFileSync(join(storeDir, 'arrays', 'models', retrieval.version, 'genes.json'), 'utf8')) as string[];
+    expect(genes.slice(0, 2)).toEqual(['<unknown>', '<mask>']);
+    expect(genes.length).toBeGreaterThan(20);
+    // Carriers of each gene, from the store (the phenopackets' interpretations).
+    const store = await OxigraphStore.open(storeDir);
+    const carriers = new Map<string, Set<string>>();
+    for (const r of await store.select('PREFIX hx: <https://w3id.org/harmonia/vocab#> SELECT DISTINCT ?id ?sym WHERE { ?p hx:id ?id ; hx:hasGene ?g . ?g hx:symbol ?sym }')) {
+      carriers.set(r.sym!.toUpperCase(), (carriers.get(r.sym!.toUpperCase()) ?? new Set()).add(r.id!));
+    }
+    await store.close();
+    // The ten genes of the vocabulary with the most carriers: a query naming one returns its carriers first.
+    const frequent = genes.slice(2).filter((g) => (carriers.get(g)?.size ?? 0) >= 10).sort((a, b) => carriers.get(b)!.size - carriers.get(a)!.size).slice(0, 10);
+    expect(frequent.length).toBeGreaterThan(3);
+    let precision = 0;
+    for (const gene of frequent) {
+      for await (const r of retrieval.similarAll({ genes: [gene] }, { method: 'embedding', top: 5 })) {
+        if ('error' in r) throw new Error(r.error);
+        expect(r.query).toBe(`genes:${gene}`);
+        precision += r.results.filter((x) => carriers.get(gene)!.has(x.patient!)).length / 5 / frequent.length;
+      }
+    }
+    const cli = harmonia('similar', '--store', storeDir, '--genes', frequent[0], '--method', 'embedding', '--top', '5', '--json');
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ query: `genes:${frequent[0]}`, method: 'embedding', model: retrieval.version });
+    console.log(`--genes queries: precision@5 for carriers of the gene ${precision.toFixed(3)} over ${frequent.length} genes`);
+    expect(precision).toBeGreaterThan(0.6);
+    for await (const r of retrieval.similarAll({ genes: ['NOTAGENE1'] }, { method: 'embedding' })) expect(r).toMatchObject({ error: expect.stringMatching(/none of NOTAGENE1 is in the model's gene vocabulary/) });
+    expect(harmonia('similar', '--store', storeDir, '--genes', 'FGFR2').stderr).toMatch(/--genes: a record or gene-list query needs --method embedding/);
+    // The Exomiser example exome (FGFR2 Pfeiffer syndrome), harmonized as ingest would: genes from the gene reference file.
+    const vcf = harmonia('similar', '--store', storeDir, '--record', join(data!, 'genomics', 'exomiser', 'Pfeiffer.vcf.gz'), '--modality', 'vcf', '--method', 'embedding', '--top', '3', '--json');
+    expect(vcf.status).toBe(0);
+    expect((JSON.parse(vcf.stdout) as { results: unknown[] }).results).toHaveLength(3);
+  }, 180_000);
 });

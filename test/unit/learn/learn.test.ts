@@ -212,7 +212,7 @@ describe('encoders, fusion and losses', () => {
     const parts = batchLosses(model, new Sampler(model, toyDataset(), () => true).next(new Rng(1)));
     expect(Object.keys(parts).sort()).toEqual(['alignment', 'crossModal', 'reconstruction']);
     model.dispose();
-    expect(() => tiny({ losses: { crossModal: 0, views: 0, alignment: 0, ontology: 0, reconstruction: 0 } })).toThrow(/losses: every loss is switched off/);
+    expect(() => tiny({ losses: { crossModal: 0, views: 0, alignment: 0, ontology: 0, reconstruction: 0, maskedVariants: 0 } })).toThrow(/losses: every loss is switched off/);
   }, 60_000);
 
   test('a seed gives the same run; another seed a different one', () => {
