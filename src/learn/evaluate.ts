@@ -4,7 +4,7 @@ import { HX, InputError, oboCurie } from '../model/index.js';
 import type { Ontology } from '../ontology/index.js';
 import {
   buildRetrievalContext, DEFAULT_METHOD, evaluateRetrieval, loadHpoa, parseMethod, profilesFromStore, rankOfFirstRelevant,
-  type EvaluationResult, type PatientProfile, type RetrievalContext,
+  type EvaluationResult, type Hpoa, type PatientProfile, type RetrievalContext,
 } from '../retrieve/index.js';
 import { openStore, type GraphStore } from '../store/index.js';
 import type { Split } from './data.js';
@@ -13,6 +13,7 @@ import {
   applyPlatt, auroc, bestF1Threshold, brierScore, cosineDistances, expectedCalibrationError, f1At, fitPlatt, knnAccuracy, pca2,
   pearson, rocCurve, silhouette, spearman, type ReliabilityBin,
 } from './eval-metrics.js';
+import { diseaseRanking, modelDiseaseVectors, singleModalityVectors, type DiseaseRankingEvaluation, type SingleModalityVectors } from './eval-baselines.js';
 import { chooseFusion, compareFusions, fuse, fusionName, type Fusion, type ScoredQuery } from './fusion.js';
 import { chart, PALETTE, type Series } from './plots.js';
 import { hash32, Rng } from './random.js';
@@ -63,6 +64,8 @@ export interface RetrievalEvaluation {
   hybrid: (RetrievalMetrics & { fusion: string; chosenOn: string }) | { unavailable: string };
   /** Paired bootstrap (queries resampled) of the MRR difference to the classical method: mean and 95 % interval. */
   mrrDifference: Record<string, { mean: number | null; low: number | null; high: number | null }>;
+  /** The single-modality baselines: every patient re-embedded from one modality alone (`embedding:phenotype`, `embedding:genotype`). */
+  singleModality: RetrievalMetrics[];
 }
 
 export interface Separation {
@@ -95,6 +98,8 @@ export interface ModelEvaluation {
   retrieval: RetrievalEvaluation | { unavailable: string };
   separation: Separation[];
   ontology: OntologyAgreement;
+  /** With --annotations: zero-shot disease ranking of test patients, diseases seen and never seen in training apart. */
+  diseaseRanking?: DiseaseRankingEvaluation | { unavailable: string };
   plots: string[];
 }
 
@@ -112,6 +117,8 @@ export const DEFINITIONS: Record<string, string> = {
   hybrid: 'fusion of the embedding and the classical scores (src/learn/fusion.ts), the fusion chosen by best MRR on validation-split patients, never test',
   separation: 'on test-split embeddings (cosine distance): silhouette of the grouping by site and by disease (record finding or "no finding"; patient diagnosis with >= 3 test patients), and leave-one-out 5-NN accuracy with the majority-class chance level and lift = (accuracy - chance) / (1 - chance); sitesSeparateLess compares the lifts',
   ontology: 'pairs of HPO terms observed in the store (random pairs and term-ancestor pairs): graph distance against 1 - cosine of their embeddings',
+  singleModality: 'the retrieval evaluation with every patient re-embedded by the trained model from one modality alone (phenotypes; genotype when the model has a genomic encoder); queries and candidates without that modality have no vector (skipped as queries, never found as candidates)',
+  diseaseRanking: 'with --annotations: each test patient (observed terms, a diagnosis among the ranked diseases), embedded from its phenotypes alone, ranked against the embedded phenotype.hpoa profiles (zero-shot), beside the classical default and their fusion chosen on validation patients; "unseen" = test patients none of whose diagnoses any training-split patient has',
 };
 
 interface RecordFact {
@@ -128,6 +135,7 @@ interface StoreView {
   profiles: PatientProfile[];
   records: RecordFact[];
   classical: RetrievalContext;
+  hpoa?: Hpoa;
 }
 
 async function loadView(store: GraphStore, annotations?: string): Promise<StoreView> {
@@ -138,7 +146,7 @@ async function loadView(store: GraphStore, annotations?: string): Promise<StoreV
     OPTIONAL { ?p <${HX}id> ?pid } OPTIONAL { ?r <${HX}site> ?site } OPTIONAL { ?r <${HX}finding> ?finding } } ORDER BY ?rid`);
   const records = rows.map((r) => ({ iri: r.r!, modality: r.mod!, patient: r.pid ?? '', site: r.site, finding: r.finding ? oboCurie(r.finding) : undefined }));
   const hpoa = annotations ? loadHpoa(annotations, ontology) : undefined;
-  return { ontology, profiles, records, classical: buildRetrievalContext(ontology, profiles, { annotations: hpoa }) };
+  return { ontology, profiles, records, classical: buildRetrievalContext(ontology, profiles, { annotations: hpoa }), hpoa };
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -292,7 +300,7 @@ function bootstrap(a: number[], b: number[], seed: number): { mean: number | nul
   return { mean: round(d.reduce((s, x) => s + x, 0) / n), low: round(means[Math.floor(0.025 * BOOTSTRAP)]), high: round(means[Math.ceil(0.975 * BOOTSTRAP) - 1]) };
 }
 
-function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, seed: number): RetrievalEvaluation | { unavailable: string } {
+function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, seed: number, single: SingleModalityVectors): RetrievalEvaluation | { unavailable: string } {
   // The fusion is chosen on validation patients only (as `harmonia similar --method hybrid` does).
   const comparison = compareFusions(retrievalQueries(view, vectors, splits, 'validation', {}), DEFAULT_METHOD);
   const measured = comparison.hybrid.some((h) => h.queries > 0);
@@ -322,6 +330,11 @@ function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string,
       'embedding - classical': bootstrap(emb.reciprocal, cls.reciprocal, seed),
       'hybrid - classical': bootstrap(hyb.reciprocal, cls.reciprocal, seed + 1),
     },
+    singleModality: Object.entries(single).map(([m, v]) => {
+      const t = new Tally(`embedding:${m}`);
+      for (const q of retrievalQueries(view, v, splits, 'test', {})) t.add(rankOfFirstRelevant(q.learned, q.relevant, q.mask));
+      return t.result();
+    }),
   };
 }
 
@@ -516,6 +529,7 @@ async function evaluateModel(store: GraphStore, view: StoreView, storeDir: strin
   const terms = new Map([...(await storedEmbeddings(store, version, 'term')).entries()].map(([iri, e]) => [oboCurie(iri) ?? iri, e.vector]));
   if (!terms.size) throw new InputError(`model ${version}: no embeddings in the store (run harmonia embed --model ${version} first)`);
   const vectors = await loadPatientVectors(store, version);
+  const single = await singleModalityVectors(store, storeDir, version, view.ontology);
   const tasks = classification(view, splits, records, terms);
   const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   for (const s of splits.values()) counts[s]++;
@@ -526,9 +540,10 @@ async function evaluateModel(store: GraphStore, view: StoreView, storeDir: strin
     losses,
     splits: counts,
     classification: tasks.map((t) => t.task),
-    retrieval: retrieval(view, vectors, splits, seed),
+    retrieval: retrieval(view, vectors, splits, seed, single.vectors),
     separation: sep.results,
     ontology: onto.result,
+    ...(view.hpoa ? { diseaseRanking: diseaseRanking(view.hpoa, view.ontology, view.profiles, splits, single.phenotypeOnly, await modelDiseaseVectors(storeDir, version, view.hpoa, view.ontology)) } : {}),
     plots: plotsDir ? writePlots(plotsDir, version, tasks, sep.maps, onto.points, onto.result) : [],
   };
 }

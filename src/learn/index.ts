@@ -31,6 +31,7 @@ export { stratify, kmeans, silhouette, silhouetteSample, AUTO_MIN_K, AUTO_MAX_K,
 // The semi-synthetic cohort (simulate-links) and the evaluation of embedded models (eval embeddings), with its PNG plots.
 export { simulateLinks, planLinks, subjectsOf, avoidedTerms, SIMULATED_LINKS, type SimulateOptions, type SimulateSummary, type LinkPlan, type LinkCandidate, type LinkSubject, type LinkOptions, type Link } from './simulate.js';
 export { evaluateEmbeddings, ontologyDistance, DEFINITIONS as EVALUATION_DEFINITIONS, SEPARATION_MAX_POINTS, type EvaluateOptions, type EmbeddingEvaluation, type ModelEvaluation, type ClassificationTask, type RetrievalEvaluation, type RetrievalMetrics, type Separation, type OntologyAgreement } from './evaluate.js';
+export { singleModalityVectors, diseaseRanking, type DiseaseRankingEvaluation, type DiseaseRankingGroup, type SingleModalityVectors } from './eval-baselines.js';
 export { rocCurve, f1At, bestF1Threshold, fitPlatt, applyPlatt, sigmoid, expectedCalibrationError, brierScore, cosineDistances, silhouette as labelSilhouette, knnAccuracy, pca2, pearson, spearman, type F1Result, type PlattMapping, type ReliabilityBin } from './eval-metrics.js';
 export { encodePng, crc32, PNG_SIGNATURE } from './png.js';
 export { Canvas, chart, niceTicks, PALETTE, type ChartSpec, type Series, type Rgb } from './plots.js';

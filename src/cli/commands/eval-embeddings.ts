@@ -9,12 +9,12 @@ export function register(program: Command): void {
   const group = program.commands.find((c) => c.name() === 'eval') ?? program.command('eval').description('evaluate retrieval, disease ranking or embeddings');
   group
     .command('embeddings')
-    .description('evaluate embedded models on their test split: zero-shot AUROC/F1/calibration per (modality, finding), publication-grouped Recall@K and MRR against the classical default and hybrid, site vs disease separation; PNG plots')
+    .description('evaluate embedded models on their test split: zero-shot AUROC/F1/calibration per (modality, finding), publication-grouped Recall@K and MRR against the classical default, hybrid and single-modality baselines, zero-shot disease ranking, site vs disease separation; PNG plots')
     .requiredOption('--store <dir>', 'embedded store directory (models live in it)')
     .option('--model <version>', 'model version (default: the last trained)')
     .option('--models <v1,v2,...>', 'several model versions side by side (ablations)')
     .option('--plots <dir>', 'write PNG plots there (ROC, reliability, 2D maps by disease and site, HPO vs embedding distance)')
-    .option('--annotations <file>', 'phenotype.hpoa: information content of the classical similarity from disease annotations')
+    .option('--annotations <file>', 'phenotype.hpoa: information content of the classical similarity from disease annotations, and zero-shot disease ranking of test patients (diseases seen and never seen in training apart)')
     .option('--json', 'print the evaluation as JSON (the default)')
     .action(async (opts) => {
       if (isRemoteLocation(opts.store)) throw new CliError(`${opts.store}: eval embeddings needs an embedded store directory (models are files in it)`);

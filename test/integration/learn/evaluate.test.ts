@@ -7,7 +7,7 @@ import { ensureOntology, ingestPhenopackets, ingestRecords } from '../../../src/
 import { auroc, MODELS_DIR, splitOf } from '../../../src/learn/index.js';
 import type { EmbeddingEvaluation } from '../../../src/learn/evaluate.js';
 import { loadOntology, Ontology } from '../../../src/ontology/index.js';
-import { buildRetrievalContext, evaluateRetrieval, profilesFromStore } from '../../../src/retrieve/index.js';
+import { buildRetrievalContext, evaluateRetrieval, loadHpoa, profilesFromStore } from '../../../src/retrieve/index.js';
 import { readJsonDocuments, readManifest } from '../../../src/sources/index.js';
 import { ARRAYS_DIR, OxigraphStore } from '../../../src/store/index.js';
 import { realFiles } from '../../helpers/real-store.js';
@@ -146,7 +146,7 @@ describeWithData('simulate-links and eval embeddings on real ECGs and real pheno
   }, 150_000);
 
   test('harmonia eval embeddings --json --plots: zero-shot AF, retrieval beside the classical default, separation, PNGs', async () => {
-    const r = harmonia('eval', 'embeddings', '--store', storeDir, '--json', '--plots', plots);
+    const r = harmonia('eval', 'embeddings', '--store', storeDir, '--json', '--plots', plots, '--annotations', join(data!, 'annotations', 'phenotype.hpoa.gz'));
     expect(r.status).toBe(0);
     evaluation = JSON.parse(r.stdout) as EmbeddingEvaluation;
     expect(evaluation.models).toHaveLength(1);
@@ -193,12 +193,29 @@ describeWithData('simulate-links and eval embeddings on real ECGs and real pheno
       const profiles = await profilesFromStore(store);
       await store.close();
       const queries = profiles.filter((p) => splits[p.id] === 'test');
-      const official = evaluateRetrieval(buildRetrievalContext(ontology, profiles), queries);
+      // eval embeddings was given --annotations: the classical IC comes from them, as `similar --annotations`.
+      const official = evaluateRetrieval(buildRetrievalContext(ontology, profiles, { annotations: loadHpoa(join(data!, 'annotations', 'phenotype.hpoa.gz'), ontology) }), queries);
       expect(official.queries).toBe(ret.queries);
       expect([ret.classical['recall@1'], ret.classical['recall@10'], ret.classical.mrr]).toEqual([official.hit1, official.hit10, official.mrr]);
       expect(ret.classical['recall@5']!).toBeGreaterThanOrEqual(ret.classical['recall@1']!);
       expect(ret.classical['recall@10']!).toBeGreaterThanOrEqual(ret.classical['recall@5']!);
       expect('fusion' in ret.hybrid).toBe(true);
+      // Single-modality baselines: the same test queries, each patient re-embedded from one modality.
+      console.log(`single-modality retrieval: ${JSON.stringify(ret.singleModality)}`);
+      expect(ret.singleModality.map((x) => x.method)).toEqual(['embedding:phenotype', 'embedding:genotype']);
+      expect(ret.singleModality[0].queries).toBe(ret.queries);
+      expect(ret.singleModality[1].queries).toBeGreaterThan(0);
+    }
+    // Zero-shot disease ranking of test patients from their phenotypes, seen and unseen diseases apart.
+    const dr = m.diseaseRanking!;
+    expect('all' in dr).toBe(true);
+    if ('all' in dr) {
+      console.log(`zero-shot disease ranking: ${JSON.stringify({ diseases: dr.diseases, all: dr.all, unseen: dr.unseen, fusion: dr.fusion })}`);
+      expect(dr.all.queries).toBeGreaterThan(10);
+      expect(dr.seen.queries + dr.unseen.queries).toBe(dr.all.queries);
+      expect(dr.all.classical.mrr).toBeGreaterThan(0.05);
+      // Far above chance (1 / diseases) even for a tiny model.
+      expect(dr.all.embedding.mrr).toBeGreaterThan(20 / dr.diseases);
     }
     // Separation: two sites, two findings, on test records.
     const sep = m.separation.find((x) => x.of === 'records')!;

@@ -1,0 +1,126 @@
+import type { Ontology } from '../ontology/index.js';
+import { buildDiagnosisContext, type Hpoa, type PatientProfile } from '../retrieve/index.js';
+import type { GraphStore } from '../store/index.js';
+import { chooseBackend } from './backend.js';
+import { loadDataset, type PatientData, type Split } from './data.js';
+import { CLASSICAL_DIAGNOSIS_METHOD, diseaseVectors } from './diseases.js';
+import { embedPatients } from './encode.js';
+import { chooseFusion, compareFusions, fusionName, type MethodMetrics, type ScoredQuery } from './fusion.js';
+import type { ModalityName } from './model.js';
+import { cosines, type PatientVectors } from './space.js';
+import { loadTrainedModel, modelDir } from './train.js';
+
+// What `harmonia eval embeddings` puts beside a model's fused patient embeddings: the same patients
+// embedded from one modality at a time (the single-modality baselines), and zero-shot disease ranking
+// of test patients, split into diseases the training split saw and diseases it never saw.
+
+/** Patient vectors from one modality alone, per modality the model's patients have (phenotype, genotype). */
+export type SingleModalityVectors = Partial<Record<ModalityName, PatientVectors>>;
+
+function toVectors(version: string, dim: number, vectors: Map<string, Float32Array>): PatientVectors {
+  const ids = [...vectors.keys()].sort();
+  const matrix = new Float32Array(ids.length * dim);
+  ids.forEach((id, i) => matrix.set(vectors.get(id)!, i * dim));
+  return { version, dim, ids, matrix, row: new Map(ids.map((id, i) => [id, i])) };
+}
+
+/**
+ * Re-embeds every patient from its phenotypes only and, when the model has a genomic encoder, from
+ * its genotype only, with the trained model (records are left out: their encoders are evaluated
+ * on their own by the classification tasks).
+ */
+export async function singleModalityVectors(store: GraphStore, storeDir: string, version: string, ontology: Ontology): Promise<{ vectors: SingleModalityVectors; phenotypeOnly: Map<string, Float32Array> }> {
+  await chooseBackend(undefined, () => undefined);
+  const model = loadTrainedModel(storeDir, version, ontology);
+  try {
+    const dataset = await loadDataset(store, storeDir, [], {}, model.genes !== undefined);
+    const only = (f: (p: PatientData) => PatientData) => embedPatients(model, { patients: dataset.patients.map(f), records: [], skipped: [] }, []);
+    const phenotype = only((p) => ({ ...p, variants: undefined, records: [] }));
+    const vectors: SingleModalityVectors = { phenotype: toVectors(version, model.config.dim, phenotype) };
+    if (model.genes) vectors.genotype = toVectors(version, model.config.dim, only((p) => ({ ...p, observed: [], excluded: [], records: [] })));
+    return { vectors, phenotypeOnly: phenotype };
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface DiseaseRankingEvaluation {
+  split: 'test';
+  diseases: number;
+  /** The query's vector: its phenotypes alone (the disease profiles are phenotype-only pseudo-patients). */
+  query: string;
+  /** Test patients whose diagnosis is among the ranked diseases. */
+  all: DiseaseRankingGroup;
+  /** Those whose every diagnosis has no training-split patient: diseases the model never saw. */
+  unseen: DiseaseRankingGroup;
+  /** Those with a diagnosis some training-split patient has. */
+  seen: DiseaseRankingGroup;
+  fusion: { fusion: string; chosenOn: string };
+}
+
+export interface DiseaseRankingGroup {
+  queries: number;
+  embedding: MethodMetrics;
+  classical: MethodMetrics;
+  hybrid: MethodMetrics;
+}
+
+/**
+ * Zero-shot disease ranking: each test patient's phenotype-only embedding against the embedded
+ * phenotype.hpoa profiles, beside the classical default and their fusion (chosen on validation
+ * patients), reported apart for diseases the training split never saw.
+ */
+export function diseaseRanking(
+  hpoa: Hpoa,
+  ontology: Ontology,
+  profiles: readonly PatientProfile[],
+  splits: Map<string, Split>,
+  phenotypeOnly: Map<string, Float32Array>,
+  diseases: { ids: string[]; matrix: Float32Array; dim: number },
+): DiseaseRankingEvaluation {
+  const ctx = buildDiagnosisContext(ontology, hpoa);
+  const position = new Map(diseases.ids.map((id, i) => [id, i]));
+  const trained = new Set<string>();
+  for (const p of profiles) if (splits.get(p.id) === 'train') for (const d of p.diseases) trained.add(d);
+  const scored = (split: Split, keep: (p: PatientProfile) => boolean = () => true): ScoredQuery[] => {
+    const out: ScoredQuery[] = [];
+    for (const p of profiles) {
+      if (splits.get(p.id) !== split || !p.observed.length || !keep(p)) continue;
+      const v = phenotypeOnly.get(p.id);
+      const targets = p.diseases.map((d) => position.get(d)).filter((t): t is number => t !== undefined);
+      if (!v || !targets.length) continue;
+      const relevant = new Uint8Array(diseases.ids.length);
+      for (const t of targets) relevant[t] = 1;
+      out.push({ learned: cosines(diseases.matrix, diseases.dim, v), classical: ctx.model.scoreAll(p, CLASSICAL_DIAGNOSIS_METHOD), relevant });
+    }
+    return out;
+  };
+  const validation = compareFusions(scored('validation'), CLASSICAL_DIAGNOSIS_METHOD);
+  const fusion = chooseFusion(validation);
+  const chosen = `hybrid:${fusionName(fusion)}`;
+  const group = (queries: ScoredQuery[]): DiseaseRankingGroup => {
+    const c = compareFusions(queries, CLASSICAL_DIAGNOSIS_METHOD);
+    return { queries: c.embedding.queries, embedding: c.embedding, classical: c.classical, hybrid: c.hybrid.find((h) => h.method === chosen)! };
+  };
+  const unseen = (p: PatientProfile) => p.diseases.every((d) => !trained.has(d));
+  return {
+    split: 'test',
+    diseases: diseases.ids.length,
+    query: 'phenotype-only embedding of the test patient',
+    all: group(scored('test')),
+    unseen: group(scored('test', unseen)),
+    seen: group(scored('test', (p) => !unseen(p))),
+    fusion: { fusion: `${fusionName(fusion)}(embedding, ${CLASSICAL_DIAGNOSIS_METHOD})`, chosenOn: validation.embedding.queries ? `${validation.embedding.queries} validation-split patients, best MRR` : 'default (no validation-split query)' },
+  };
+}
+
+/** The disease vectors of a model for these annotations (cached beside the model). */
+export async function modelDiseaseVectors(storeDir: string, version: string, hpoa: Hpoa, ontology: Ontology) {
+  await chooseBackend(undefined, () => undefined);
+  const model = loadTrainedModel(storeDir, version, ontology);
+  try {
+    return diseaseVectors(model, modelDir(storeDir, version), hpoa, ontology);
+  } finally {
+    model.dispose();
+  }
+}
