@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeNpy } from '../harmonize/npy.js';
-import { HX, oboCurie } from '../model/index.js';
+import { HX, oboCurie, UMLS } from '../model/index.js';
+import type { Ontology } from '../ontology/index.js';
 import type { GraphStore } from '../store/index.js';
 import type { ImagingConfig, ImagingModality, LearnConfig } from './config.js';
 import { geneToken, variantToken, type VariantFacts, type VariantToken } from './genotype.js';
@@ -67,7 +68,7 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
   const terms = await store.select(`SELECT ?p ?id ?c ?ex WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id .
     { ?p <${HX}hasPhenotype> ?c BIND("o" AS ?ex) } UNION { ?p <${HX}excludedPhenotype> ?c BIND("x" AS ?ex) } }`);
   for (const r of terms) {
-    const curie = oboCurie(r.c!);
+    const curie = termCurie(r.c!);
     if (!curie) continue;
     const p = patient(r.p!, r.id!);
     (r.ex === 'x' ? p.excluded : p.observed).push(curie);
@@ -104,7 +105,7 @@ export async function loadDataset(store: GraphStore, storeDir: string, modalitie
         skipped.push({ record: r.rid!, reason: sequences });
         continue;
       }
-      const finding = r.finding ? oboCurie(r.finding) : undefined;
+      const finding = r.finding ? termCurie(r.finding) : undefined;
       patient(r.p!, pid).records.push(records.length);
       records.push({ iri: r.r!, id: r.rid!, patient: pid, modality: m, site: r.site, finding, sequences });
     }
@@ -230,6 +231,37 @@ export function splitOf(group: string, seed: number, fractions: { validation: nu
   if (u < fractions.test) return 'test';
   if (u < fractions.test + fractions.validation) return 'validation';
   return 'train';
+}
+
+/** An HPO (OBO) class IRI as its CURIE, a UMLS concept IRI as `UMLS:C…`. */
+function termCurie(iri: string): string | undefined {
+  return oboCurie(iri) ?? (iri.startsWith(UMLS) ? `UMLS:${iri.slice(UMLS.length)}` : undefined);
+}
+
+/**
+ * UMLS synonyms mapped to the same terms: every UMLS CUI the data uses (a phenotype or a record
+ * finding coded in UMLS) is replaced by the HPO terms the ontology maps it to (its xrefs and SSSOM
+ * mappings), so it reads the same embedding row as the HPO term; a CUI with no mapping is left out
+ * and reported. Changes the dataset in place.
+ */
+export function mapUmlsTerms(d: Dataset, ontology: Ontology | undefined): { mapped: number; unmapped: string[] } {
+  const unmapped = new Set<string>();
+  let mapped = 0;
+  const map = (id: string): string[] => {
+    const cui = /^UMLS:(C\d{7})$/.exec(id);
+    if (!cui) return [id];
+    const terms = ontology ? ontology.byUmls(cui[1]).filter((t) => ontology.has(t)) : [];
+    if (!terms.length) unmapped.add(id);
+    else mapped++;
+    return terms;
+  };
+  const mapAll = (ids: string[]) => [...new Set(ids.flatMap(map))];
+  for (const p of d.patients) {
+    p.observed = mapAll(p.observed);
+    p.excluded = mapAll(p.excluded);
+  }
+  for (const r of d.records) if (r.finding) r.finding = map(r.finding)[0];
+  return { mapped, unmapped: [...unmapped].sort() };
 }
 
 /** Every term id the data uses (observed, excluded, findings): those the vocabulary must contain. */

@@ -6,7 +6,7 @@ import usearch from 'usearch';
 import { HX, HXG, HXR, oboIri, RDF, segment, XSD } from '../model/index.js';
 import { openStore, writeAtomic, type GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
-import { loadDataset, type RecordModality } from './data.js';
+import { loadDataset, mapUmlsTerms, type RecordModality } from './data.js';
 import { embedPatients, embedRecords, embedTerms } from './encode.js';
 import { latestVersion, loadTrainedModel, modelDir } from './train.js';
 
@@ -107,6 +107,7 @@ export async function embedStore(options: { storeDir: string; version?: string; 
     const ontology = await store.ontology();
     const model = loadTrainedModel(options.storeDir, version, ontology);
     const dataset = await loadDataset(store, resolve(options.storeDir), model.recordModalities, model.config.imaging, model.genes !== undefined);
+    mapUmlsTerms(dataset, ontology);
     const D = model.config.dim;
     const recordVectors = embedRecords(model, dataset.records);
     const patientVectors = embedPatients(model, dataset, recordVectors);

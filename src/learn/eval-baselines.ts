@@ -2,7 +2,7 @@ import type { Ontology } from '../ontology/index.js';
 import { buildDiagnosisContext, type Hpoa, type PatientProfile } from '../retrieve/index.js';
 import type { GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
-import { loadDataset, type PatientData, type Split } from './data.js';
+import { loadDataset, mapUmlsTerms, type PatientData, type Split } from './data.js';
 import { CLASSICAL_DIAGNOSIS_METHOD, diseaseVectors } from './diseases.js';
 import { embedPatients } from './encode.js';
 import { chooseFusion, compareFusions, fusionName, type MethodMetrics, type ScoredQuery } from './fusion.js';
@@ -34,6 +34,7 @@ export async function singleModalityVectors(store: GraphStore, storeDir: string,
   const model = loadTrainedModel(storeDir, version, ontology);
   try {
     const dataset = await loadDataset(store, storeDir, [], {}, model.genes !== undefined);
+    mapUmlsTerms(dataset, ontology);
     const only = (f: (p: PatientData) => PatientData) => embedPatients(model, { patients: dataset.patients.map(f), records: [], skipped: [] }, []);
     const phenotype = only((p) => ({ ...p, variants: undefined, records: [] }));
     const vectors: SingleModalityVectors = { phenotype: toVectors(version, model.config.dim, phenotype) };

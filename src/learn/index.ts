@@ -7,7 +7,7 @@ export { PRESETS, formatSeconds, loadConfig, mergeConfig, checkConfig, type Lear
 export { Model, l2normalize, type ModalityName, type PhenotypeBatch, type GenotypeBatch } from './model.js';
 export { infoNce, alignmentLoss, ontologyLoss } from './losses.js';
 export { buildVocabulary, vocabularyFromIds, initialTermVectors, ontologySimilarity, type TermVocabulary } from './vocabulary.js';
-export { loadDataset, splitOf, usedTerms, type Dataset, type PatientData, type RecordData, type SignalModality, type Split } from './data.js';
+export { loadDataset, mapUmlsTerms, splitOf, usedTerms, type Dataset, type PatientData, type RecordData, type SignalModality, type Split } from './data.js';
 export { embedRecords, embedPatients, embedTerms, phenotypeBatch, genotypeBatch } from './encode.js';
 export { variantToken, geneToken, selectTokens, maskingUnits, maskTokens, geneVocabulary, type VariantToken, type VariantFacts, type GeneVocabulary } from './genotype.js';
 export { batchLosses, totalLoss, LOSS_NAMES, type TrainBatch, type SignalBatch, type LossName } from './objective.js';

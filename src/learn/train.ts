@@ -6,7 +6,7 @@ import { ARRAYS_DIR, openStore, writeAtomic } from '../store/index.js';
 import { chooseBackend, type BackendChoice } from './backend.js';
 import { hasCheckpoint, loadOptimizer, loadWeights, saveOptimizer, saveWeights } from './checkpoint.js';
 import { formatSeconds, type LearnConfig } from './config.js';
-import { loadDataset, splitOf, usedTerms, type Dataset, type Split } from './data.js';
+import { loadDataset, mapUmlsTerms, splitOf, usedTerms, type Dataset, type Split } from './data.js';
 import { embedPatients, embedRecords, embedTerms } from './encode.js';
 import { geneVocabulary, geneVocabularyFromIds, type GeneVocabulary } from './genotype.js';
 import { auroc, cosine } from './metrics.js';
@@ -77,6 +77,8 @@ export interface ModelCard {
     patients: number;
     records: Record<string, number>;
     skippedRecords: Dataset['skipped'];
+    /** UMLS CUIs of the data read as the HPO terms they map to, and those that map to none (left out). */
+    umls: { mapped: number; unmapped: string[] };
     simulated: string;
   };
   splits: { unit: string; seed: number; fractions: LearnConfig['split']; patients: Record<Split, number>; records: Record<Split, number> };
@@ -197,6 +199,8 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
   } finally {
     await store.close();
   }
+  const umls = mapUmlsTerms(dataset, ontology);
+  if (umls.unmapped.length) log(`learn: ${umls.unmapped.length} UMLS concepts of the data map to no HPO term and are left out: ${umls.unmapped.slice(0, 10).join(', ')}${umls.unmapped.length > 10 ? ', ...' : ''}`);
   const version = modelVersion(config, seed);
   const dir = modelDir(opts.storeDir, version);
   const resuming = opts.resume === true && existsSync(join(dir, 'state.json')) && hasCheckpoint(dir, 'last');
@@ -310,6 +314,7 @@ export async function train(opts: TrainOptions): Promise<ModelCard> {
       patients: dataset.patients.length,
       records: recordsBy,
       skippedRecords: dataset.skipped,
+      umls,
       simulated: SIMULATED,
     },
     splits: { unit: 'publication (phenopackets), else patient', seed, fractions: config.split, patients: count(dataset.patients, (p) => splits.get(p.id)), records: count(dataset.records, (r) => splits.get(r.patient)) },

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  batchLosses, buildVocabulary, chooseBackend, embedPatients, geneProfiles, mergeConfig, Model, Rng, Sampler, totalLoss,
+  batchLosses, buildVocabulary, chooseBackend, embedPatients, geneProfiles, mapUmlsTerms, mergeConfig, Model, Rng, Sampler, totalLoss,
   type Dataset, type LearnConfig, type PatientData,
 } from '../../../src/learn/index.js';
 import {
@@ -193,5 +193,20 @@ describe('genomic encoder', () => {
     expect(parts.maskedVariants).toBeUndefined();
     noMask.dispose();
     expect(() => tiny({ genotype: { heads: 3 } })).toThrow(/genotype.heads: dModel 64 is not a multiple of 3 heads/);
+  });
+});
+
+describe('UMLS synonyms mapped to the same terms', () => {
+  test('a CUI the ontology maps reads its HPO term; one it does not map is left out and reported', () => {
+    const d: Dataset = {
+      patients: [{ id: 'P', iri: 'urn:p', group: 'P', observed: ['UMLS:C0036572', 'HP:0001250', 'UMLS:C9999999'], excluded: ['UMLS:C0009952'], records: [0] }],
+      records: [{ iri: 'urn:r', id: 'P/r', patient: 'P', modality: 'eeg', finding: 'UMLS:C0036572', sequences: [] }],
+      skipped: [],
+    };
+    const r = mapUmlsTerms(d, ontology);
+    expect(r).toEqual({ mapped: 3, unmapped: ['UMLS:C9999999'] });
+    expect(d.patients[0].observed).toEqual(['HP:0001250']);
+    expect(d.patients[0].excluded).toEqual([ontology.byUmls('C0009952')[0]]);
+    expect(d.records[0].finding).toBe('HP:0001250');
   });
 });
