@@ -1,45 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Quad } from 'n3';
-import { DataFactory } from 'n3';
 import usearch from 'usearch';
-import { HX, HXG, HXR, oboIri, RDF, segment, XSD } from '../model/index.js';
+import { HX, oboIri } from '../model/index.js';
 import { openStore, writeAtomic, type GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
 import { loadDataset, mapUmlsTerms, type RecordModality } from './data.js';
 import { embedPatients, embedRecords, embedTerms } from './encode.js';
-import { latestVersion, loadTrainedModel, modelDir } from './train.js';
+import { loadTrainedModel, modelDir } from './train.js';
+import { decodeVector, embeddingGraph, embeddingQuads, latestVersion, type EmbeddedItem, type EmbeddingKind } from './vectors.js';
 
-const { namedNode, literal, quad } = DataFactory;
-
-/** The datatype of an embedding's vector literal: base64 of the vector's little-endian float32 values. */
-export const FLOAT32_BASE64 = `${HX}float32Base64`;
-
-export function encodeVector(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-export function decodeVector(text: string): Float32Array {
-  const b = Buffer.from(text, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-}
-
-/** The named graph holding one model version's embeddings. */
-export function embeddingGraph(version: string): string {
-  return `${HXG}embeddings/${segment(version)}`;
-}
-
-export type EmbeddingKind = 'patient' | 'record' | 'term';
-
-export interface EmbeddedItem {
-  kind: EmbeddingKind;
-  /** Patient id, record id or HPO CURIE. */
-  id: string;
-  /** The resource the embedding belongs to. */
-  subject: string;
-  modality?: string;
-  vector: Float32Array;
-}
+export { decodeVector, embeddingGraph, encodeVector, FLOAT32_BASE64, type EmbeddedItem, type EmbeddingKind } from './vectors.js';
 
 export interface EmbedSummary {
   version: string;
@@ -60,23 +30,6 @@ export function resolveVersion(storeDir: string, version?: string): string {
   return v;
 }
 
-function embeddingQuads(items: EmbeddedItem[], version: string, dim: number): Quad[] {
-  const g = namedNode(embeddingGraph(version));
-  const out: Quad[] = [];
-  for (const it of items) {
-    const e = namedNode(`${HXR}embedding/${segment(version)}/${it.kind}/${segment(it.id)}`);
-    const s = namedNode(it.subject);
-    out.push(quad(s, namedNode(`${HX}embedding`), e, g));
-    out.push(quad(e, namedNode(`${RDF}type`), namedNode(`${HX}Embedding`), g));
-    out.push(quad(e, namedNode(`${HX}embeddingOf`), s, g));
-    out.push(quad(e, namedNode(`${HX}embeddingKind`), literal(it.kind), g));
-    out.push(quad(e, namedNode(`${HX}modelVersion`), literal(version), g));
-    out.push(quad(e, namedNode(`${HX}dimension`), literal(String(dim), namedNode(`${XSD}integer`)), g));
-    out.push(quad(e, namedNode(`${HX}vector`), literal(encodeVector(it.vector), namedNode(FLOAT32_BASE64)), g));
-    if (it.modality) out.push(quad(e, namedNode(`${HX}modality`), literal(it.modality), g));
-  }
-  return out;
-}
 
 /** One usearch index (cosine) per kind, keys 0..n-1, with the ids beside it in `<name>.keys.json`. */
 function saveIndex(dir: string, name: string, items: EmbeddedItem[], dim: number): string {

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as RDF from '@rdfjs/types';
-import { DataFactory, type Quad } from 'n3';
+import { DataFactory } from 'n3';
 import usearch from 'usearch';
-import { HX, HXG, HXR, RDF as RDF_NS, segment, XSD } from '../model/index.js';
+import { HX, HXR, segment, XSD } from '../model/index.js';
 import { QueryError } from '../query/errors.js';
 import { KNN_SERVICE, SIMILARITY_FUNCTION, type RdfTerm, type ServicePlan, type ServiceProvider, type ServiceRow, type ServiceTriple } from '../query/services.js';
-import { ARRAYS_DIR, writeAtomic, type GraphStore } from '../store/index.js';
-import type { EmbeddedItem } from './embed.js';
+import { writeAtomic, type GraphStore } from '../store/index.js';
+import { decodeVector, embeddingGraph, embeddingQuads, EMBEDDINGS_GRAPH_PREFIX, latestVersion, MODELS_DIR, type EmbeddedItem } from './vectors.js';
 
 // kNN over the embeddings `harmonia embed` wrote, for SERVICE <https://w3id.org/harmonia/knn> clauses
 // and the hx:similarity extension function. Up to EXACT_MAX vectors the search is exact: usearch's
@@ -26,8 +26,6 @@ export const EXACT_MAX = 50_000;
 /** HNSW search breadth (usearch's expansion_search) for indexes beyond EXACT_MAX. */
 export const HNSW_EXPANSION = 256;
 
-const MODELS = `${ARRAYS_DIR}/models`;
-const EMBEDDINGS_GRAPHS = `${HXG}embeddings/`;
 const PARAMS = ['similarTo', 'k', 'score', 'rank', 'modality', 'model'] as const;
 type Param = (typeof PARAMS)[number];
 
@@ -75,17 +73,10 @@ interface KnnClause {
   model?: string;
 }
 
-const { namedNode, literal, quad } = DataFactory;
+const { namedNode, literal } = DataFactory;
 
-/** The named graph holding one model version's embeddings (as embed.ts names it). */
-export function embeddingsGraph(version: string): string {
-  return `${EMBEDDINGS_GRAPHS}${segment(version)}`;
-}
-
-function decode(text: string): Float32Array {
-  const b = Buffer.from(text, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-}
+/** The named graph holding one model version's embeddings. */
+export const embeddingsGraph = embeddingGraph;
 
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -165,7 +156,7 @@ export class KnnService implements ServiceProvider {
     for (let i = 0; i < safe.length; i += 200) {
       const values = safe.slice(i, i + 200).map((s) => `<${s}>`).join(' ');
       const rows = await this.options.store.select(`SELECT ?s ?v WHERE { VALUES ?s { ${values} } GRAPH <${graph}> { ?e <${HX}embeddingOf> ?s ; <${HX}vector> ?v } }`);
-      for (const r of rows) out.set(r.s!, decode(r.v!));
+      for (const r of rows) out.set(r.s!, decodeVector(r.v!));
     }
     return out;
   }
@@ -210,7 +201,7 @@ export class KnnService implements ServiceProvider {
     const name = modality ? `records-${modality}` : 'patients';
     const kind = modality ? 'record' : 'patient';
     const graph = embeddingsGraph(version);
-    const dir = this.options.storeDir ? join(resolve(this.options.storeDir), MODELS, version) : undefined;
+    const dir = this.options.storeDir ? join(resolve(this.options.storeDir), MODELS_DIR, version) : undefined;
     const indexFile = dir && join(dir, `${name}.usearch`);
     const keysFile = dir && join(dir, `${name}.keys.json`);
     const filter = `<${HX}embeddingKind> "${kind}" ${modality ? `; <${HX}modality> ${JSON.stringify(modality)}` : ''}`;
@@ -224,7 +215,7 @@ export class KnnService implements ServiceProvider {
       space = hnswSpace(indexFile, ids.map((id) => byId.get(id)));
     } else {
       const rows = await this.options.store.select(`SELECT ?s ?v WHERE { GRAPH <${graph}> { ?e <${HX}embeddingOf> ?s ; ${filter} ; <${HX}vector> ?v } }`);
-      space = exactSpace(rows.map((r) => r.s!), rows.map((r) => decode(r.v!)));
+      space = exactSpace(rows.map((r) => r.s!), rows.map((r) => decodeVector(r.v!)));
     }
     if (!space.size) {
       if (!modality) throw new QueryError(`model ${version} has no patient embeddings: run harmonia embed${this.options.storeDir ? ` --store ${this.options.storeDir}` : ''} --model ${version}`, 409);
@@ -283,16 +274,11 @@ function typed(value: string, type: 'double' | 'integer'): RdfTerm {
   return { termType: 'Literal', value, language: '', datatype: { termType: 'NamedNode', value: `${XSD}${type}` } };
 }
 
-/** The version `harmonia train` last completed in this store (arrays/models/latest.json). */
-function latestVersion(storeDir: string): string | undefined {
-  const f = join(resolve(storeDir), MODELS, 'latest.json');
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version : undefined;
-}
 
 /** Model versions that have an embeddings graph in the store. */
 async function embeddedVersions(store: GraphStore): Promise<string[]> {
-  const rows = await store.select(`SELECT DISTINCT ?g WHERE { GRAPH ?g { ?e a <${HX}Embedding> } FILTER(STRSTARTS(STR(?g), "${EMBEDDINGS_GRAPHS}")) }`);
-  return rows.map((r) => decodeURIComponent(r.g!.slice(EMBEDDINGS_GRAPHS.length))).sort();
+  const rows = await store.select(`SELECT DISTINCT ?g WHERE { GRAPH ?g { ?e a <${HX}Embedding> } FILTER(STRSTARTS(STR(?g), "${EMBEDDINGS_GRAPH_PREFIX}")) }`);
+  return rows.map((r) => decodeURIComponent(r.g!.slice(EMBEDDINGS_GRAPH_PREFIX.length))).sort();
 }
 
 /** A usearch HNSW index (cosine distance = 1 - similarity) whose key i is iris[i]. */
@@ -364,7 +350,7 @@ export function similarityFunctions(knn: KnnService, version?: string): Record<s
  */
 export async function saveEmbeddings(store: GraphStore, storeDir: string, version: string, items: EmbeddedItem[], options: { latest?: boolean } = {}): Promise<void> {
   const dim = items[0]?.vector.length ?? 0;
-  const dir = join(resolve(storeDir), MODELS, version);
+  const dir = join(resolve(storeDir), MODELS_DIR, version);
   mkdirSync(dir, { recursive: true });
   const groups = new Map<string, EmbeddedItem[]>();
   for (const it of items) {
@@ -380,23 +366,7 @@ export async function saveEmbeddings(store: GraphStore, storeDir: string, versio
     writeAtomic(join(dir, `${name}.keys.json`), [JSON.stringify(group.map((it) => it.id))]);
   }
   await store.commit({ replace: new Map([[embeddingsGraph(version), embeddingQuads(items, version, dim)]]), add: [], rejected: [], accepted: [] });
-  if (options.latest) writeAtomic(join(resolve(storeDir), MODELS, 'latest.json'), [JSON.stringify({ version })]);
+  if (options.latest) writeAtomic(join(resolve(storeDir), MODELS_DIR, 'latest.json'), [JSON.stringify({ version })]);
 }
 
-function embeddingQuads(items: EmbeddedItem[], version: string, dim: number): Quad[] {
-  const g = namedNode(embeddingsGraph(version));
-  const p = (local: string) => namedNode(`${HX}${local}`);
-  const out: Quad[] = [];
-  for (const it of items) {
-    const e = namedNode(`${HXR}embedding/${segment(version)}/${it.kind}/${segment(it.id)}`);
-    const s = namedNode(it.subject);
-    const vector = Buffer.from(it.vector.buffer, it.vector.byteOffset, it.vector.byteLength).toString('base64');
-    out.push(quad(s, p('embedding'), e, g), quad(e, namedNode(`${RDF_NS}type`), p('Embedding'), g), quad(e, p('embeddingOf'), s, g));
-    out.push(quad(e, p('embeddingKind'), literal(it.kind), g), quad(e, p('modelVersion'), literal(version), g));
-    out.push(quad(e, p('dimension'), literal(String(dim), namedNode(`${XSD}integer`)), g));
-    out.push(quad(e, p('vector'), literal(vector, p('float32Base64')), g));
-    if (it.modality) out.push(quad(e, p('modality'), literal(it.modality), g));
-  }
-  return out;
-}
 

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Ontology } from '../ontology/index.js';
-import { ARRAYS_DIR, openStore, writeAtomic } from '../store/index.js';
+import { openStore, writeAtomic } from '../store/index.js';
+import { MODELS_DIR } from './vectors.js';
 import { chooseBackend, type BackendChoice } from './backend.js';
 import { hasCheckpoint, loadOptimizer, loadWeights, saveOptimizer, saveWeights } from './checkpoint.js';
 import { formatSeconds, type LearnConfig } from './config.js';
@@ -16,12 +17,7 @@ import { hash32, Rng } from './random.js';
 import { Sampler } from './sampler.js';
 import { buildVocabulary, vocabularyFromIds } from './vocabulary.js';
 
-/**
- * Models live in the store directory under arrays/models/<version>/. Not DIR/models: opening the
- * embedded store for writing deletes every file it does not know outside arrays/ (its sweep of files
- * left by a failed commit), which would delete the models whenever `harmonia ingest` or `embed` runs.
- */
-export const MODELS_DIR = `${ARRAYS_DIR}/models`;
+export { latestVersion, MODELS_DIR } from './vectors.js';
 
 export interface TrainOptions {
   storeDir: string;
@@ -114,11 +110,6 @@ export function modelDir(storeDir: string, version: string): string {
   return join(resolve(storeDir), MODELS_DIR, version);
 }
 
-/** The version `harmonia train` last completed in this store. */
-export function latestVersion(storeDir: string): string | undefined {
-  const f = join(resolve(storeDir), MODELS_DIR, 'latest.json');
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version : undefined;
-}
 
 /**
  * Each patient's split, by its subject group (publication, else the patient); a patient whose id
