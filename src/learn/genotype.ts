@@ -201,15 +201,17 @@ export function maskingUnits(tokens: readonly VariantToken[]): Int32Array {
 }
 
 /**
- * Which tokens of one genotype to mask: round(ratio * units) whole units (at least one), always
- * leaving one unit visible; none when the genotype has a single unit (there is nothing to predict it from).
+ * Which tokens of one genotype to mask: round(ratio * units) whole units (at least one). Without
+ * context one unit always stays visible, and a genotype of a single unit is never masked (there
+ * would be nothing to predict it from); with the patient's phenotypes as context (`withContext`)
+ * every unit may be masked: the genes are then predicted from the phenotypes and what is left.
  */
-export function maskTokens(tokens: readonly VariantToken[], ratio: number, rng: Rng): Uint8Array {
+export function maskTokens(tokens: readonly VariantToken[], ratio: number, rng: Rng, withContext = false): Uint8Array {
   const units = maskingUnits(tokens);
   const n = units.length ? Math.max(...units) + 1 : 0;
   const mask = new Uint8Array(tokens.length);
-  if (n < 2) return mask;
-  const k = Math.min(n - 1, Math.max(1, Math.round(ratio * n)));
+  if (n < (withContext ? 1 : 2)) return mask;
+  const k = Math.min(withContext ? n : n - 1, Math.max(1, Math.round(ratio * n)));
   const chosen = new Set(rng.sample(Array.from({ length: n }, (_, i) => i), k));
   units.forEach((u, i) => (mask[i] = chosen.has(u) ? 1 : 0));
   return mask;

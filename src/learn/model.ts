@@ -176,7 +176,10 @@ export class Model {
     this.blocks(rng, 'geno', g);
     this.norm('geno.lnOut', g.dModel);
     this.dense(rng, 'geno.out', g.dModel, D);
-    if ((this.config.losses.maskedVariants ?? 0) > 0) this.dense(rng, 'geno.pred', g.dModel, D);
+    if ((this.config.losses.maskedVariants ?? 0) > 0) {
+      this.dense(rng, 'geno.pred', g.dModel, D);
+      this.dense(rng, 'geno.context', D, g.dModel);
+    }
   }
 
   private blocks(rng: Rng, m: string, s: Pick<SignalConfig, 'dModel' | 'layers' | 'mlp'>): void {
@@ -322,9 +325,11 @@ export class Model {
    * Genotypes [B, W tokens] to [B, D]: each token the projection of its gene's row plus that of its
    * one-hot attributes, a transformer over the set (no positions; padding masked out of attention
    * and of the mean). With `mask` ([B * W], 1 = masked), masked tokens read the mask row instead of
-   * their gene, and a head guesses each masked gene by cosine against the whole gene table.
+   * their gene, and a head guesses each masked gene by cosine against the whole gene table. `context`
+   * (masked pass only) adds one more token per row: the patient's phenotype embedding ([B, D], rows
+   * with `present` 0 masked out of attention, so an absent phenotype is never a zero the model reads).
    */
-  encodeGenotypes(b: GenotypeBatch, mask?: Float32Array): GenotypeEncoding {
+  encodeGenotypes(b: GenotypeBatch, mask?: Float32Array, context?: { z: tf.Tensor2D; present: Float32Array }): GenotypeEncoding {
     const g = this.config.genotype;
     if (!g || !this.genes) throw new Error('this model has no genomic encoder');
     const { size: B, width: W } = b;
@@ -343,14 +348,22 @@ export class Model {
     const geneVecs = lookup(this.v('genes') as tf.Tensor2D, tf.tensor1d(rows, 'int32'));
     const attrs = tf.tensor2d(b.attributes, [B * W, ATTRIBUTE_WIDTH]);
     let h = tf.add(this.affine(geneVecs, 'geno.gene'), this.affine(attrs, 'geno.attr')).reshape([B, W, g.dModel]);
-    const real = tf.tensor2d(b.mask, [B, W]);
-    const keyBias = tf.mul(tf.sub(1, real), -1e9).reshape([B, 1, 1, W]);
+    let real = tf.tensor2d(b.mask, [B, W]);
+    // The context token goes first: a token at j sits at j + 1 of its row.
+    const shift = mask && context ? 1 : 0;
+    if (shift) {
+      h = tf.concat([this.affine(context!.z, 'geno.context').reshape([B, 1, g.dModel]), h], 1);
+      real = tf.concat([tf.tensor2d(context!.present, [B, 1]), real], 1) as tf.Tensor2D;
+    }
+    const T = W + shift;
+    const keyBias = tf.mul(tf.sub(1, real), -1e9).reshape([B, 1, 1, T]);
     for (let l = 0; l < g.layers; l++) h = this.block(h, `geno.block${l}`, g.heads, keyBias);
     const counts = tf.maximum(tf.sum(real, 1, true), 1);
-    const pooled = this.layerNorm(tf.div(tf.sum(tf.mul(h, real.reshape([B, W, 1])), 1), counts), 'geno.lnOut');
+    const pooled = this.layerNorm(tf.div(tf.sum(tf.mul(h, real.reshape([B, T, 1])), 1), counts), 'geno.lnOut');
     const z = l2normalize(this.affine(pooled, 'geno.out') as tf.Tensor2D);
     if (!masked.length) return { z };
-    const at = lookup(h.reshape([B * W, g.dModel]) as tf.Tensor2D, tf.tensor1d(masked, 'int32'));
+    const positions = masked.map((i) => i + (shift ? Math.floor(i / W) + 1 : 0));
+    const at = lookup(h.reshape([B * T, g.dModel]) as tf.Tensor2D, tf.tensor1d(positions, 'int32'));
     const guess = l2normalize(this.affine(at, 'geno.pred') as tf.Tensor2D);
     const logits = tf.div(tf.matMul(guess, l2normalize(this.v('genes') as tf.Tensor2D), false, true), this.config.temperature) as tf.Tensor2D;
     return { z, logits, targets: Int32Array.from(masked, (i) => b.genes[i]) };

@@ -23,8 +23,11 @@ export type RecordBatch = SignalBatch;
 export interface TrainBatch {
   phenotype?: { batch: PhenotypeBatch; patients: string[]; observed: number[][] };
   signals: SignalBatch[];
-  /** Genotypes of patients (those of the phenotype batch first), with the masked tokens when masked-variant pretraining is on. */
-  genotype?: { batch: GenotypeBatch; patients: string[]; mask?: Float32Array };
+  /**
+   * Genotypes of patients (those of the phenotype batch first), with the masked tokens when
+   * masked-variant pretraining is on, and per genotype row its patient's row in the phenotype batch (-1: none).
+   */
+  genotype?: { batch: GenotypeBatch; patients: string[]; mask?: Float32Array; phenotypeRow?: Int32Array };
   termPairs?: { left: Int32Array; right: Int32Array; target: Float32Array };
   /** Vocabulary indices of random terms added to the alignment candidates. */
   negatives: Int32Array;
@@ -71,7 +74,10 @@ export function batchLosses(model: Model, b: TrainBatch): Partial<Record<LossNam
   const geno = b.genotype && model.genes ? b.genotype : undefined;
   const zG = geno ? model.encodeGenotypes(geno.batch).z : undefined;
   if (geno?.mask && model.predictsVariants && (w.maskedVariants ?? 0) > 0) {
-    const enc = model.encodeGenotypes(geno.batch, geno.mask);
+    // The phenotype batch's embeddings are the context of the masked pass: genes predicted from phenotypes and the other variants.
+    const rows = geno.phenotypeRow;
+    const context = zP && rows ? { z: rows2d(zP, Array.from(rows, (r) => Math.max(r, 0))), present: Float32Array.from(rows, (r) => (r >= 0 ? 1 : 0)) } : undefined;
+    const enc = model.encodeGenotypes(geno.batch, geno.mask, context);
     if (enc.logits) out.maskedVariants = maskedVariantLoss(enc.logits, enc.targets!);
   }
   // Patients of this batch: those of the phenotype batch, then the genotypes' and the records' patients.

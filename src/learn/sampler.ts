@@ -105,15 +105,17 @@ export class Sampler {
       return top.length > g.maxVariants ? rng.sample(top, g.maxVariants) : top;
     });
     const { batch, tokens } = genotypeBatch(this.model, lists);
+    const inPhenotypeBatch = new Map(chosen.map((p, i) => [p.id, i]));
+    const phenotypeRow = Int32Array.from(patients, (p) => inPhenotypeBatch.get(p.id) ?? -1);
     let mask: Float32Array | undefined;
     if (this.model.predictsVariants) {
       mask = new Float32Array(batch.genes.length);
       tokens.forEach((list, i) => {
-        const m = maskTokens(list, this.model.config.maskRatio, rng);
+        const m = maskTokens(list, this.model.config.maskRatio, rng, phenotypeRow[i] >= 0);
         list.forEach((t, j) => (mask![i * batch.width + j] = m[j] && geneRow(genes, t.gene) > 1 ? 1 : 0));
       });
     }
-    return { batch, patients: patients.map((p) => p.id), mask };
+    return { batch, patients: patients.map((p) => p.id), mask, phenotypeRow };
   }
 
   /** Up to half the batch from patients already drawn this step who have records of `m`, the rest at random. */

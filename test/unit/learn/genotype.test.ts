@@ -114,6 +114,8 @@ describe('haplotype-aware masking', () => {
       expect(m.some((x) => x === 1)).toBe(true);
     }
     expect([...maskTokens([v('A'), v('A')], 0.9, rng)]).toEqual([0, 0]);
+    // With the patient's phenotypes as context a single unit can be masked: the gene is predicted from them.
+    expect([...maskTokens([v('A'), v('A')], 0.9, rng, true)]).toEqual([1, 1]);
   });
 });
 
@@ -178,6 +180,29 @@ describe('genomic encoder', () => {
     const phen = (q: PatientData) => embedPatients(model, { patients: [{ ...q, variants: [] }], records: [], skipped: [] }, []).get(q.id)!;
     const dot = (x: Float32Array, y: Float32Array) => x.reduce((s, a, i) => s + a * y[i], 0);
     expect(dot(genoOnly, phen(data.patients[4]))).toBeGreaterThan(dot(genoOnly, phen(data.patients[2])));
+    model.dispose();
+    opt.dispose();
+  }, 60_000);
+
+  test('masked variants with phenotype context: one-gene genotypes are masked and their gene is learned from the phenotypes', () => {
+    const single: Dataset = { ...data, patients: data.patients.map((p) => ({ ...p, variants: p.variants!.slice(0, 1) })) };
+    const config = tiny({ losses: { crossModal: 0, alignment: 0, ontology: 0, maskedVariants: 1 } });
+    const model = new Model(config, vocab, 5, genes, profiles);
+    const sampler = new Sampler(model, single, () => true);
+    const rng = new Rng(5);
+    const opt = tf.train.adam(0.03);
+    const losses: number[] = [];
+    for (let s = 0; s < 40; s++) {
+      const batch = sampler.next(rng);
+      expect(Array.from(batch.genotype!.phenotypeRow!).every((r) => r >= 0)).toBe(true);
+      const { value, grads } = tf.variableGrads(() => totalLoss(model, batchLosses(model, batch)), model.trainable());
+      opt.applyGradients(model.trainable().map((x) => ({ name: x.name, tensor: grads[x.name] ?? tf.zerosLike(x) })));
+      losses.push(value.arraySync() as number);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    // Chance is ln(genes): the phenotypes tell the three genes apart.
+    const tail = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    expect(tail).toBeLessThan(0.5 * Math.log(genes.ids.length));
     model.dispose();
     opt.dispose();
   }, 60_000);
