@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { BACKENDS, chooseBackend } from '../src/learn/backend.js';
 import { mergeConfig, type LearnConfig } from '../src/learn/config.js';
 import type { Dataset, RecordData } from '../src/learn/data.js';
+import { geneVocabulary, variantToken } from '../src/learn/genotype.js';
 import { Model } from '../src/learn/model.js';
 import { batchLosses, totalLoss } from '../src/learn/objective.js';
 import { Rng } from '../src/learn/random.js';
@@ -46,9 +47,23 @@ function phenotypeData(n: number, terms: string[], rng: Rng): Dataset {
   };
 }
 
+/** Phenotyped patients who also carry 16 variants of 5,000 genes (random pathogenicity and zygosity). */
+function genotypeData(n: number, terms: string[], rng: Rng): Dataset {
+  const d = phenotypeData(n, terms, rng);
+  const classes = ['PATHOGENIC', 'LIKELY_PATHOGENIC', 'UNCERTAIN_SIGNIFICANCE'];
+  for (const p of d.patients) {
+    p.variants = Array.from({ length: 16 }, () => variantToken({ gene: `G${rng.int(GENES)}`, acmgClass: classes[rng.int(3)], genotype: rng.next() < 0.5 ? '0/1' : '1/1' })!);
+  }
+  return d;
+}
+
+const GENES = 5_000;
+
 /** Seconds per training step: 2 warm-up steps, then `timed` steps. */
 function stepTime(config: LearnConfig, data: Dataset, vocabIds: string[], timed: number): number {
-  const model = new Model(config, buildVocabulary(undefined, vocabIds), 1);
+  const withGenes = data.patients.some((p) => p.variants?.length);
+  const genes = withGenes ? geneVocabulary(Array.from({ length: GENES }, (_, i) => `G${i}`)) : undefined;
+  const model = new Model(config, buildVocabulary(undefined, vocabIds), 1, genes);
   const sampler = new Sampler(model, data, () => true);
   const rng = new Rng(2);
   const opt = tf.train.adam(config.learningRate);
@@ -77,11 +92,13 @@ export async function benchLearn(): Promise<{ title: string; rows: Row[]; peakRs
   const quickEeg = mergeConfig({ preset: 'quick', signals: { ecg: null, eeg: {} }, imaging: {}, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
   const quickMri = mergeConfig({ preset: 'quick', signals: {}, imaging: { mri: {} }, losses: { crossModal: 0, alignment: 1, ontology: 0 } });
   const quickPheno = mergeConfig({ preset: 'quick', signals: {}, imaging: {}, losses: { views: 0, crossModal: 0, reconstruction: 0 } });
+  const quickGeno = mergeConfig({ preset: 'quick', signals: {}, imaging: {}, losses: { views: 0, reconstruction: 0 } });
   const shapes: { name: string; config: LearnConfig; data: Dataset; vocab: string[] }[] = [
     { name: 'ECG encoder, batch 32 x 2 views of 2,500 samples, 50 patches, 2 layers x 4 heads, d 64, masked reconstruction', config: quickEcg, data: ecgData(128, rng), vocab: ['HP:0005110'] },
     { name: 'EEG encoder, batch 32 x 2 views of 512 samples, 32 patches, 2 layers x 4 heads, d 64, masked reconstruction', config: quickEeg, data: { ...ecgData(0, rng), records: ecgData(128, rng).records.map((r) => ({ ...r, modality: 'eeg' as const, sequences: [rng.normals(512), rng.normals(512)] })) }, vocab: ['HP:0005110'] },
     { name: 'MRI encoder, batch 16 x 2 views of 32^3 voxels, 64 patches of 8^3, 2 layers x 4 heads, d 64, 40% of the second view masked + reconstruction', config: quickMri, data: volumeData(64, 32 ** 3, rng), vocab: ['HP:0008221'] },
     { name: 'phenotype encoder, 18,000 x 128 term table, batch 128 x 32 terms, alignment + ontology losses', config: quickPheno, data: phenotypeData(1000, terms, rng), vocab: terms },
+    { name: 'phenotype + genomic encoders: the above plus 64 genotypes x 16 variant tokens over 5,000 genes, 1 layer x 4 heads, d 64; cross-modal, alignment, ontology and masked-variant losses', config: quickGeno, data: genotypeData(1000, terms, rng), vocab: terms },
   ];
   // The EEG shape's patients must point at its records.
   shapes[1].data.patients = shapes[1].data.records.map((r, i) => ({ id: r.patient, iri: `urn:p${i}`, group: r.patient, observed: [], excluded: [], records: [i] }));
