@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FoundationResults } from './foundation.js';
+import type { RecordSizeRow } from './validate.js';
 
 // `npm run bench`: each benchmark runs in its own process (so its peak RSS is its own), prints JSON;
 // this collects them into docs/benchmarks.md with every number next to an anchor measured in the same run.
@@ -68,6 +69,15 @@ function goals(r: typeof results): string[] {
   return lines;
 }
 
+/** Check, mapping and validation of one record by its size: linear when the last ms-per-1k column stays flat. */
+function recordSizeTable(rows: RecordSizeRow[] | undefined): string[] {
+  if (!rows?.length) return [];
+  const out = ['### Time by record size', '', 'One real phenopacket grown to n phenotypic features (its own features repeated, each with the next current HPO term), best of the runs; compiled SHACL engine.', ''];
+  out.push('| features | triples | check | map | validate | map + validate per 1k features | runs | peak RSS |', '|---|---|---|---|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r.features} | ${r.triples} | ${r.checkMs} ms | ${r.mapMs} ms | ${r.validateMs} ms | ${r.mapValidateMsPer1k} ms | ${r.runs} | ${r.peakRssMiB} MiB |`);
+  return [...out, ''];
+}
+
 function render(r: typeof results): string {
   const out: string[] = [];
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
@@ -99,6 +109,7 @@ function render(r: typeof results): string {
     out.push('| engine | patients/s | ratio |', '|---|---|---|');
     out.push(`| compiled (ours, SHACL Core subset) | ${v.compiledPerSecond} | ${ratio(v.compiledPerSecond, v.referencePerSecond)} |`);
     out.push(`| rdf-validate-shacl (anchor) | ${v.referencePerSecond} | 1.0x |`, '', `${v.patients} real patients, batches of 1,000.`, '');
+    out.push(...recordSizeTable((v as { recordSizes?: RecordSizeRow[] }).recordSizes));
   }
   const rt = r.retrieval as Record<string, any> | undefined;
   if (rt && !('failed' in rt)) {

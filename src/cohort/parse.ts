@@ -3,6 +3,7 @@ import { schemaFile } from '../sources/schemas.js';
 import { extname } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load as loadYaml, JSON_SCHEMA } from 'js-yaml';
+import { documentProblem } from '../model/document.js';
 import type { CohortDefinition } from './definition.js';
 import { CohortDefinitionError, type DefinitionIssue } from './errors.js';
 
@@ -24,6 +25,8 @@ function compiled(): ValidateFunction {
  * the like stay strings. `format` defaults to a guess from the first non-blank character.
  */
 export function parseDefinitionText(text: string, format?: 'json' | 'yaml', source = 'definition'): unknown {
+  // A byte order mark (editors on Windows write one) is not part of the document.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const asJson = format ? format === 'json' : /^\s*[{[]/.test(text);
   try {
     return asJson ? JSON.parse(text) : loadYaml(text, { schema: JSON_SCHEMA, filename: source });
@@ -39,8 +42,14 @@ export function readDefinitionFile(file: string): CohortDefinition {
   return validateDefinition(parseDefinitionText(readFileSync(file, 'utf8'), format, file));
 }
 
-/** Checks a parsed document against the JSON Schema; the issues name the offending part. */
+/**
+ * Checks a parsed document against the JSON Schema; the issues name the offending part. Depth, size
+ * (YAML aliases expanded), cycles, non-finite numbers and lone surrogates are refused first: the
+ * schema validator and the resolver recurse through the document.
+ */
 export function validateDefinition(doc: unknown): CohortDefinition {
+  const bounds = documentProblem(doc);
+  if (bounds) throw new CohortDefinitionError([{ path: bounds.path.map((k) => '/' + String(k).replace(/~/g, '~0').replace(/\//g, '~1')).join(''), message: bounds.reason }]);
   const validate = compiled();
   if (validate(doc)) return doc as CohortDefinition;
   throw new CohortDefinitionError(schemaIssues(validate.errors ?? []));

@@ -2,3 +2,4 @@
 export * from './namespaces.js';
 export * from './iri.js';
 export * from './errors.js';
+export * from './document.js';

@@ -52,11 +52,31 @@ function contains(list: Term[], t: Term): boolean {
   return false;
 }
 
+/** A key equal for two terms exactly when sameTerm holds: `<` IRI, `_:` blank node, `"` literal. */
+const termKey = (t: Term): string => (t.termType === 'NamedNode' ? `<${t.value}` : objectKey(t));
+
+/**
+ * Past this many values a list gets a set of its terms' keys: scanning it on every add made a record
+ * with n features cost n² (141,000 features took 8 minutes); a short list is cheaper to scan.
+ */
+const SCAN_LIMIT = 16;
+const seenKeys = new WeakMap<Term[], Set<string>>();
+
 /** Adds o to the values of p, once: the reference's data graph is a set of triples. */
 function add(out: Objects, p: string, o: Term): void {
   const list = out.get(p);
   if (!list) out.set(p, [o]);
-  else if (!contains(list, o)) list.push(o);
+  else if (list.length < SCAN_LIMIT) {
+    if (!contains(list, o)) list.push(o);
+  } else {
+    let seen = seenKeys.get(list);
+    if (!seen) seenKeys.set(list, (seen = new Set(list.map(termKey))));
+    const k = termKey(o);
+    if (!seen.has(k)) {
+      seen.add(k);
+      list.push(o);
+    }
+  }
 }
 
 /** rdf:type and rdfs:subClassOf decide targets and sh:class, so they are always indexed. */

@@ -4,6 +4,7 @@ export {
   defaultShapesDir,
   type EngineName,
   type ShapeValidatorOptions,
+  type BatchValidation,
   type Violation,
   type ValidationResult,
 } from './shacl.js';

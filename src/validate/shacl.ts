@@ -36,6 +36,14 @@ export function defaultShapesDir(): string {
   throw new Error('shapes/harmonia.shacl.ttl not found next to the installation');
 }
 
+/** What validateEach returns: the violations of each record, and the records the validator failed on. */
+export interface BatchValidation {
+  /** By record index, only records that have some. */
+  violations: Map<number, Violation[]>;
+  /** By record index: why the validator threw on that record (it cannot be judged, so it is not stored). */
+  failed: Map<number, string>;
+}
+
 export class ShapeValidator {
   readonly engine: EngineName;
   /** Why the compiled engine was not used, when the shapes fall outside its subset. */
@@ -94,6 +102,29 @@ export class ShapeValidator {
       out.set(i, list);
     }
     return out;
+  }
+
+  /**
+   * validateMany, except that an exception never sinks the batch: when validating the records together
+   * throws, each is validated on its own, and those that still throw are reported in `failed` with the
+   * reason, naming the validator stage, while the others are judged as usual.
+   */
+  async validateEach(records: Quad[][]): Promise<BatchValidation> {
+    try {
+      return { violations: await this.validateMany(records), failed: new Map() };
+    } catch {
+      const violations = new Map<number, Violation[]>();
+      const failed = new Map<number, string>();
+      for (let i = 0; i < records.length; i++) {
+        try {
+          const found = (await this.validateMany([records[i]])).get(0);
+          if (found?.length) violations.set(i, found);
+        } catch (e) {
+          failed.set(i, `SHACL validation (${this.engine} engine) failed on this record: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      return { violations, failed };
+    }
   }
 
   private compiledMany(compiled: CompiledValidator, records: Quad[][]): Map<number, Violation[]> {

@@ -103,8 +103,16 @@ export function localName(name: string): string {
   return m ? m[1] : name;
 }
 
+/**
+ * Multi-valued JSON references multiply (three 100-value references in one template are a million
+ * terms): one record may make at most this many values of one term, function results or triples.
+ */
+export const MAX_PER_RECORD = 10_000;
+
 /** Cartesian product of argument values, so a multi-valued JSON reference yields one result per value. */
 export function combinations(values: Record<string, (string | null)[]>): Args[] {
+  const count = Object.values(values).reduce((n, vs) => n * Math.max(1, vs.length), 1);
+  if (count > MAX_PER_RECORD) throw new RowError(`the multi-valued references of one function call make ${count} combinations for this record (at most ${MAX_PER_RECORD})`);
   let out: Args[] = [{}];
   for (const [name, vs] of Object.entries(values)) {
     const options = vs.length ? vs : [null];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { FAILSAFE_SCHEMA, load } from 'js-yaml';
+import { documentProblem } from '../../model/document.js';
 import { PREFIXES, RDF, XSD } from '../../model/namespaces.js';
 import { FUNCTIONS, GREL, HXF, IDLAB_FN, SHORT_FUNCTIONS, localName } from './functions.js';
 import { parseJsonPath, parseReference } from './jsonpath.js';
@@ -36,6 +37,8 @@ const ABSOLUTE_SCHEMES = new Set(['http', 'https', 'urn', 'mailto', 'tag', 'file
 const isObj = (y: Y): y is Obj => typeof y === 'object' && y !== null && !Array.isArray(y);
 const asList = (y: Y): Y[] => (y === undefined || y === '' ? [] : Array.isArray(y) ? y : [y]);
 const pick = (o: Obj, ...keys: string[]): Y => keys.map((k) => o[k]).find((v) => v !== undefined);
+/** A table's own entry: a name from the mapping must never reach Object.prototype (`toString`, `__proto__`). */
+const own = <T>(table: Record<string, T>, name: string): T | undefined => (Object.hasOwn(table, name) ? table[name] : undefined);
 
 /** Reads, parses and validates a mapping file; throws MappingError naming the file and the field. */
 export function loadMapping(file: string): Mapping {
@@ -51,13 +54,17 @@ export function loadMapping(file: string): Mapping {
   } catch (e) {
     throw new MappingError(file, '', `not valid YAML: ${(e as Error).message}`);
   }
+  // The loader recurses through the document: depth, aliases of aliases and cycles are refused first.
+  const bounds = documentProblem(doc);
+  if (bounds) throw new MappingError(file, bounds.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join(''), bounds.reason);
   return new Loader(file).document(doc);
 }
 
 class Loader {
-  private prefixes: Record<string, string> = { ...DEFAULT_PREFIXES };
+  // Without a prototype: a prefix or source called `constructor` or `__proto__` is just a name.
+  private prefixes: Record<string, string> = Object.assign(Object.create(null), DEFAULT_PREFIXES);
   private base?: string;
-  private sources: Record<string, SourceDef> = {};
+  private sources: Record<string, SourceDef> = Object.create(null);
 
   constructor(private readonly file: string) {}
 
@@ -308,14 +315,14 @@ class Loader {
 
   private functionCall(y: Obj, where: string): FunctionCall {
     const name = this.str(y.function, `${where}.function`);
-    const iri = SHORT_FUNCTIONS[name] ?? this.constIri(name, `${where}.function`);
-    const def = FUNCTIONS[iri];
+    const iri = own(SHORT_FUNCTIONS, name) ?? this.constIri(name, `${where}.function`);
+    const def = own(FUNCTIONS, iri);
     if (!def) throw this.fail(`${where}.function`, `unknown function '${name}' (see docs/mappings.md for the supported ones)`);
     const args: Record<string, Expr> = {};
     asList(y.parameters).forEach((p, i) => {
       const at = `${where}.parameters[${i}]`;
       const { name: pname, value } = this.parameter(p, at);
-      const local = def.aliases?.[localName(pname)] ?? localName(pname);
+      const local = (def.aliases && own(def.aliases, localName(pname))) ?? localName(pname);
       if (!def.params.includes(local)) throw this.fail(at, `function '${name}' has no parameter '${pname}' (parameters: ${def.params.join(', ')})`);
       const expr = this.valueExpr(value, at);
       if (def.constant?.includes(local) && !(expr.kind === 'template' && isConstant(expr.parts))) {
@@ -359,7 +366,7 @@ class Loader {
       const at = `${where}.condition` + (asList(y.condition).length > 1 ? `[${i}]` : '');
       if (!isObj(c)) throw this.fail(at, 'a join condition is {function: equal, parameters: [...]}');
       const fn = this.str(c.function, `${at}.function`);
-      if ((SHORT_FUNCTIONS[fn] ?? this.constIri(fn, at)) !== IDLAB_FN + 'equal') throw this.fail(at, `joins support only the equal function, not '${fn}'`);
+      if ((own(SHORT_FUNCTIONS, fn) ?? this.constIri(fn, at)) !== IDLAB_FN + 'equal') throw this.fail(at, `joins support only the equal function, not '${fn}'`);
       const params = asList(c.parameters).map((p, j) => this.parameter(p, `${at}.parameters[${j}]`));
       if (params.length !== 2) throw this.fail(at, 'a join condition compares exactly two values');
       const sides = params.map((p, j) => p.side ?? (j === 0 ? 's' : 'o'));

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { DataFactory, type Quad, type Quad_Graph, type Quad_Object, type NamedNode } from 'n3';
 import { segment } from '../../model/iri.js';
 import { canonicalLiteral, shortDatatype } from './datatypes.js';
-import { FUNCTIONS, combinations, type FunctionContext } from './functions.js';
+import { FUNCTIONS, MAX_PER_RECORD, combinations, type FunctionContext } from './functions.js';
 import { exprRefs, mappingRefs } from './load.js';
 import type { Expr, FunctionCall, JoinMap, Mapping, Problem, TermMap, TriplesMap } from './model.js';
 import { MappingError, RowError } from './model.js';
@@ -49,7 +49,7 @@ class Engine implements FunctionContext {
   ) {
     this.byName = new Map(m.mappings.map((tm) => [tm.name, tm]));
     for (const name of Object.keys(overrides)) {
-      if (!m.sources[name]) {
+      if (!Object.hasOwn(m.sources, name)) {
         throw new MappingError(m.file, `source override '${name}'`, `no such source (sources: ${Object.keys(m.sources).join(', ')})`);
       }
     }
@@ -73,7 +73,7 @@ class Engine implements FunctionContext {
     let src = this.loaded.get(name);
     if (!src) {
       const def = this.m.sources[name];
-      const path = this.overrides[name] !== undefined ? resolve(this.overrides[name]) : def.access;
+      const path = Object.hasOwn(this.overrides, name) ? resolve(this.overrides[name]) : def.access;
       try {
         src = readSource(def, path);
       } catch (e) {
@@ -149,6 +149,11 @@ class Engine implements FunctionContext {
         ...po.objects.flatMap((o) => this.terms(o, rec, file)),
         ...po.joins.flatMap((j) => this.joined(j, rec, file)),
       ];
+      const count = subjects.length * predicates.length * objects.length * Math.max(1, graphs.length);
+      if (count > MAX_PER_RECORD) {
+        this.problem({ file, row: rec.row, reason: `${po.path} would make ${count} triples for this record (multi-valued references multiply; at most ${MAX_PER_RECORD})`, dropped: true });
+        continue;
+      }
       for (const s of subjects) {
         for (const p of predicates) {
           for (const o of objects) {
@@ -229,6 +234,7 @@ class Engine implements FunctionContext {
       }
       const vs = rec.get(part.ref);
       if (vs.length === 0) return []; // an empty cell: no term, as in RML
+      if (out.length * vs.length > MAX_PER_RECORD) throw new RowError(`the multi-valued references of this template make more than ${MAX_PER_RECORD} values for this record`, part.ref);
       out = out.flatMap((s) => vs.map((v) => s + (encode ? segment(v) : v)));
     }
     return out;
@@ -282,7 +288,9 @@ class Engine implements FunctionContext {
       for (const rec of src.records) {
         if (!this.holds(parent.conditions, rec, src.file)) continue;
         const subjects = this.terms(parent.subject!, rec, src.file) as NamedNode[];
-        for (const key of this.keys(j.conditions.map((c) => c.parent), rec)) {
+        // A parent record whose join value cannot be read (an object, too many values) is a problem of that record.
+        const keys = this.guard(rec, src.file, j.conditions[0].parent, () => this.keys(j.conditions.map((c) => c.parent), rec)) ?? [];
+        for (const key of keys) {
           const list = index.get(key) ?? [];
           index.set(key, [...list, ...subjects.filter((s) => !list.some((l) => l.equals(s)))]);
         }

@@ -108,8 +108,12 @@ function jsonRecord(node: unknown, row: number): SourceRecord {
   };
 }
 
+/** A UTF-16 surrogate that is not half of a pair: JSON's "\ud800" escape makes one; it cannot go into an IRI or N-Quads. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function scalar(v: unknown, ref: string): string[] {
   if (v === null || v === undefined || v === '') return [];
   if (typeof v === 'object') throw new RowError(`'${ref}' selects an object, not a value`, ref);
+  if (typeof v === 'string' && LONE_SURROGATE.test(v)) throw new RowError(`'${ref}' holds text with an unpaired surrogate (not valid Unicode)`, ref);
   return [String(v)];
 }
