@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { resolveSourceFile } from '../ingest/source-paths.js';
 import { HX, PROV } from '../model/namespaces.js';
 import type { Ontology } from '../ontology/index.js';
 import { readJsonDocuments } from '../sources/index.js';
@@ -76,11 +76,14 @@ async function readOriginals(store: GraphStore, members: string[]): Promise<Map<
   const rows = await store.select(`SELECT ?id ?file ?entry ?line WHERE {
   ?p a <${HX}Patient> ; <${HX}id> ?id ; <${PROV}wasDerivedFrom> ?s . ?s <${HX}sourceFile> ?file .
   OPTIONAL { ?s <${HX}sourceEntry> ?entry } OPTIONAL { ?s <${HX}sourceLine> ?line } }`);
+  const meta = await store.meta();
   for (const r of rows) {
-    if (!wanted.has(r.id!) || !existsSync(r.file!)) continue;
-    const m = byFile.get(r.file!) ?? new Map<string, string>();
+    // hx:sourceFile is relative to the ingest root (kept in the store's metadata) unless ingested with --absolute-paths.
+    const file = wanted.has(r.id!) ? resolveSourceFile(r.file!, meta) : undefined;
+    if (!file) continue;
+    const m = byFile.get(file) ?? new Map<string, string>();
     m.set(`${r.entry ?? ''}:${r.line ?? ''}`, r.id!);
-    byFile.set(r.file!, m);
+    byFile.set(file, m);
   }
   const out = new Map<string, unknown>();
   for (const [file, entries] of byFile) {

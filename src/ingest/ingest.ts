@@ -1,5 +1,5 @@
 import type { Quad } from 'n3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { asPhenopacket, checkPhenopacketRecord, DEFAULT_CHECK_LIMITS } from '../harmonize/check.js';
 import { mapPhenopacket, type MappedPatient } from '../map/index.js';
 import { HX, ONTOLOGY_GRAPH, VOCAB_GRAPH } from '../model/index.js';
@@ -8,6 +8,7 @@ import { describeOrigin, phenopacketFileEntries, type Origin, type RecordEntry, 
 import { DEFAULT_READ_LIMITS, readJsonDocuments } from '../sources/read.js';
 import type { GraphStore, QuarantineEntry } from '../store/index.js';
 import { ShapeValidator } from '../validate/index.js';
+import { ingestRoot, provenancePath, SOURCE_ROOTS_KEY, sourceRoots, withSourceRoot } from './source-paths.js';
 
 export interface IngestOptions {
   /** Patients per atomic commit. */
@@ -18,6 +19,8 @@ export interface IngestOptions {
   recordFiles?: RecordEntry[];
   /** Bounds on one record (depth, string, record and zip entry sizes); defaults in DEFAULT_INGEST_LIMITS. */
   limits?: Partial<IngestLimits>;
+  /** Store hx:sourceFile as absolute paths; by default it is relative to the ingest root (see source-paths.ts). */
+  absolutePaths?: boolean;
 }
 
 export interface IngestProgress {
@@ -43,9 +46,14 @@ export interface IngestSummary extends IngestProgress {
 
 /** Puts an ontology into the store (graph and saved copy) unless the same version is already there. */
 export async function ensureOntology(store: GraphStore, ontology: Ontology): Promise<boolean> {
-  if ((await store.ontology())?.version === ontology.version && (await store.meta()).hpoVersion === ontology.version) return false;
-  await store.setOntology(ontology, ontologyQuads(ontology), ONTOLOGY_GRAPH);
+  const current = (await store.ontology())?.version === ontology.version && (await store.meta()).hpoVersion === ontology.version;
+  if (current && (await store.ask(`ASK { GRAPH <${VOCAB_GRAPH}> { ?s ?p ?o } }`))) return false;
+  // The vocabulary first: the ontology's version is what a re-run checks, so a kill between the two
+  // commits is redone next time instead of leaving the store without its vocabulary for good (and a
+  // store that lost it that way gets it back here).
   await store.commit({ replace: new Map([[VOCAB_GRAPH, vocabularyQuads()]]), add: [], rejected: [], accepted: [] });
+  if (current) return false;
+  await store.setOntology(ontology, ontologyQuads(ontology), ONTOLOGY_GRAPH);
   return true;
 }
 
@@ -71,7 +79,14 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
  */
 export async function ingestPhenopackets(store: GraphStore, sources: string[], options: IngestOptions = {}): Promise<IngestSummary> {
   const limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
-  return ingestDocuments(store, (onNote) => readJsonDocuments(sources, { limits, onNote }), options);
+  // Each source is the root its records' provenance paths are relative to.
+  async function* rooted(onNote: (o: Origin, n: string) => void): AsyncGenerator<RootedRecord> {
+    for (const source of sources) {
+      const root = ingestRoot(source, existsSync(source) && statSync(source).isDirectory());
+      for await (const rec of readJsonDocuments([source], { limits, onNote })) yield { ...rec, root };
+    }
+  }
+  return ingestDocuments(store, rooted, options);
 }
 
 export interface RetrySummary extends IngestSummary {
@@ -137,7 +152,9 @@ export async function retryQuarantine(store: GraphStore, options: IngestOptions 
   return { ...summary, retry };
 }
 
-type DocumentSource = (onNote: (origin: Origin, note: string) => void) => AsyncIterable<SourceRecord>;
+/** A record and the folder its provenance path is relative to (default: its file's folder, as for a retried record). */
+type RootedRecord = SourceRecord & { root?: string };
+type DocumentSource = (onNote: (origin: Origin, note: string) => void) => AsyncIterable<RootedRecord>;
 
 async function ingestDocuments(store: GraphStore, documents: DocumentSource, options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
@@ -150,6 +167,17 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   const known = new Map<string, string>();
   for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
   const previous = new Set(known.keys());
+  let meta: Readonly<Record<string, string>> = await store.meta();
+  /** Set when this run adds an ingest root: committed with the next batch, before any reader needs it. */
+  let rootsChanged = false;
+  const provenanceOrigin = (rec: RootedRecord): Origin => {
+    const root = rec.root ?? ingestRoot(rec.origin.file, false);
+    if (!options.absolutePaths && sourceRoots(meta)[0] !== root) {
+      meta = { ...meta, [SOURCE_ROOTS_KEY]: withSourceRoot(meta, root) };
+      rootsChanged = true;
+    }
+    return { ...rec.origin, file: provenancePath(rec.origin.file, root, options.absolutePaths) };
+  };
   const summary: IngestSummary = { read: 0, accepted: 0, rejected: 0, unchanged: 0, replaced: 0, termIssues: 0, notes: 0, rejections: [], triplesAdded: 0, storeTriples: 0, seconds: 0 };
   let pending: Pending[] = [];
   const pendingHash = new Map<string, string>();
@@ -180,20 +208,23 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   /** Validates the pending patients together, then commits the conforming ones and the rejections. */
   const flush = async (): Promise<void> => {
     if (pending.length === 0 && rejected.length === 0 && unchanged.length === 0 && acceptedFrom.length === 0 && rejectedTwins.length === 0) return;
-    const violations = await validator.validateMany(pending.map((p) => p.mapped.quads));
+    // A record the validator throws on is quarantined alone; the rest of the batch is judged as usual.
+    const { violations, failed } = await validator.validateEach(pending.map((p) => p.mapped.quads));
     // Two valid records with one id: the later wins, as a re-ingest would. An invalid one never wins.
     const winner = new Map<string, number>();
-    pending.forEach((p, i) => void (violations.get(i) || winner.set(p.mapped.id, i)));
+    pending.forEach((p, i) => void (violations.get(i) || failed.has(i) || winner.set(p.mapped.id, i)));
     const replace = new Map<string, Quad[]>();
     const shared: Quad[] = [];
     const accepted: string[] = [];
     pending.forEach(({ rec, mapped, files }, i) => {
       const id = mapped.id;
       const v = violations.get(i);
+      const f = failed.get(i);
       const w = winner.get(id);
-      if (v) {
+      if (v || f) {
         const kept = w !== undefined ? pending[w].rec.origin : storedThisRun.get(id);
-        return reject(rec, 'validate', v.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, severity: x.severity, value: x.value })), id, kept);
+        const reasons = f ? [{ path: '$', message: f }] : v!.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, severity: x.severity, value: x.value }));
+        return reject(rec, 'validate', reasons, id, kept);
       }
       if (w !== i) return note(rec.origin, 'duplicate', `phenopacket id ${id} appears again in ${describeOrigin(pending[w!].rec.origin)}; the later record replaces this one`, id);
       const earlier = storedThisRun.get(id);
@@ -215,7 +246,8 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       if (kept) note(t.origin, 'duplicate', `phenopacket id ${t.id} appears again here, but this record is rejected: the one from ${describeOrigin(kept)} is kept`, t.id);
     }
     rejectedTwins = [];
-    await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged], acceptedFrom });
+    await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged], acceptedFrom, ...(rootsChanged ? { meta: { [SOURCE_ROOTS_KEY]: meta[SOURCE_ROOTS_KEY] } } : {}) });
+    rootsChanged = false;
     pending = [];
     pendingHash.clear();
     rejected = [];
@@ -246,7 +278,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   summary.seconds = Math.round((performance.now() - started) / 10) / 100;
   return summary;
 
-  function prepare(rec: SourceRecord): void {
+  function prepare(rec: RootedRecord): void {
     const { problems, notes } = checkPhenopacketRecord(rec.json, limits);
     const rawId = (rec.json as { id?: unknown })?.id;
     // An id that is not valid text (a lone surrogate) cannot name a patient or a quarantine entry.
@@ -269,7 +301,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
         summary.rejections.push({ id: pp.id, ...rec.origin, stage: 'files', reason: `files: ${(e as Error).message}` });
       }
     }
-    const mapped = mapPhenopacket(pp, ontology, rec.origin);
+    const mapped = mapPhenopacket(pp, ontology, provenanceOrigin(rec));
     const earlier = lastPending(pp.id) ?? storedThisRun.get(pp.id);
     if ((pendingHash.get(pp.id) ?? known.get(pp.id)) === mapped.contentHash) {
       // The same content again: stored already (or about to be). Its files are still its records.

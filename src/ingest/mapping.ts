@@ -28,7 +28,8 @@ export async function ingestMapping(store: GraphStore, mappingFile: string, opti
   }
   const graphs = [...byGraph.keys()];
   const validator = options.validator ?? ShapeValidator.fromFile();
-  const violations = await validator.validateMany(graphs.map((g) => byGraph.get(g)!));
+  // A patient graph the validator throws on is quarantined alone; the others are judged as usual.
+  const { violations, failed } = await validator.validateEach(graphs.map((g) => byGraph.get(g)!));
   const at = new Date().toISOString();
   // A row stored without one bad field is accepted with a note; a row that could not be mapped at all is rejected.
   const rejected: QuarantineEntry[] = problems.filter((p) => !p.dropped).map((p) => ({ file: p.file, line: p.row, stage: 'map', reasons: [{ path: p.column, message: p.reason }], at }));
@@ -38,7 +39,9 @@ export async function ingestMapping(store: GraphStore, mappingFile: string, opti
   graphs.forEach((g, i) => {
     const id = decodeURIComponent(g.slice(PATIENT_GRAPH.length));
     const v = violations.get(i);
-    if (v) rejected.push({ id, file: mappingFile, stage: 'validate', reasons: v.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, value: x.value })), record: undefined, at });
+    const f = failed.get(i);
+    if (f) rejected.push({ id, file: mappingFile, stage: 'validate', reasons: [{ message: f }], record: undefined, at });
+    else if (v) rejected.push({ id, file: mappingFile, stage: 'validate', reasons: v.map((x) => ({ path: x.path, message: x.message, focusNode: x.focusNode, value: x.value })), record: undefined, at });
     else {
       replace.set(g, byGraph.get(g)!);
       accepted.push(id);

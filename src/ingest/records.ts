@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Quad } from 'n3';
 import { DataFactory } from 'n3';
 import { harmonizeEntry, HarmonizeContext, modalityConfigText, type HarmonizationConfig } from '../harmonize/dispatch.js';
@@ -26,6 +26,8 @@ export interface RecordIngestOptions {
   /** Records per atomic commit. */
   batchSize?: number;
   onProgress?: (p: RecordIngestProgress) => void;
+  /** Store hx:sourceFile as the absolute path; by default it is relative to the manifest, dataset or phenopacket folder. */
+  absolutePaths?: boolean;
 }
 
 export interface RecordIngestProgress {
@@ -106,10 +108,13 @@ export async function ingestRecords(store: GraphStore, entries: RecordEntry[], p
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0 && rejected.length === 0) return;
-    const violations = await validator.validateMany(pending.map((p) => p.quads));
+    // A record the validator throws on is quarantined alone; the rest of the batch is judged as usual.
+    const { violations, failed } = await validator.validateEach(pending.map((p) => p.quads));
     const replace = new Map<string, Quad[]>();
     const add: Quad[] = [];
     pending.forEach((p, i) => {
+      const f = failed.get(i);
+      if (f) return reject(p.entry.path, 'validate', f, p.entry.origin.line, p.entry.patient);
       const v = violations.get(i);
       if (v) return reject(p.entry.path, 'validate', v.map((x) => `${x.path ?? ''} ${x.message}`.trim()).join('; '), p.entry.origin.line, p.entry.patient);
       replace.set(p.graph, p.quads);
@@ -151,7 +156,7 @@ export async function ingestRecords(store: GraphStore, entries: RecordEntry[], p
         if (!existsSync(file)) writeAtomic(file, [bytes]);
         arrays[name] = { path: relative(options.arraysBase, file), sha256, dtype: npyDtype(array.data) };
       }
-      const mapped = mapRecord(entry, record, { checksum: source.sha256, arrays, software: options.software });
+      const mapped = mapRecord(entry, record, { checksum: source.sha256, arrays, software: options.software, ...(options.absolutePaths ? { sourceFile: resolve(entry.path) } : {}) });
       mapped.quads.push(quad(namedNode(recordIri(mapped.id)), namedNode(HX + 'contentHash'), literal(contentHash), namedNode(recordGraph(mapped.id))));
       known.set(mapped.id, contentHash);
       pending.push({ entry, graph: mapped.graph, quads: mapped.quads, shared: mapped.shared, stub: patients.has(entry.patient) ? undefined : stubPatientQuads(entry.patient, entry.source) });

@@ -41,6 +41,8 @@ export interface RecordFiles {
   /** The harmonized arrays as written beside the store: name to path (relative to the store) and sha256. */
   arrays: Record<string, { path: string; sha256: string; dtype: string }>;
   software: string;
+  /** hx:sourceFile as stored: by default the entry's path relative to its manifest, dataset or phenopacket folder. */
+  sourceFile?: string;
 }
 
 type Obj = Quad_Object;
@@ -102,7 +104,7 @@ function mapAcquisition(add: (s: string, p: string, o: Obj) => void, R: string, 
 function mapProvenance(add: (s: string, p: string, o: Obj) => void, R: string, entry: RecordEntry, record: HarmonizedRecord, files: RecordFiles): void {
   const source = `${R}#source`;
   add(source, RDF + 'type', namedNode(PROV + 'Entity'));
-  add(source, HX + 'sourceFile', str(entry.relativePath));
+  add(source, HX + 'sourceFile', str(files.sourceFile ?? entry.relativePath));
   add(source, HX + 'sha256', str(files.checksum));
   add(R, PROV + 'wasDerivedFrom', namedNode(source));
   let previous = source;

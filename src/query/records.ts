@@ -62,7 +62,7 @@ export async function recordFeatures(store: GraphStore, modality: string): Promi
 }
 
 /** Records per modality, every modality listed (0 where none). */
-export async function recordCounts(store: GraphStore, modalities: readonly string[]): Promise<Record<string, number>> {
+export async function recordCounts(store: Pick<GraphStore, 'select'>, modalities: readonly string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = Object.fromEntries(modalities.map((m) => [m, 0]));
   for (const r of await store.select(`SELECT ?m (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a <${HX}Record> ; <${HX}modality> ?m } GROUP BY ?m`)) out[r.m!] = Number(r.n);
   return out;

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { SOURCE_ROOTS_KEY } from '../ingest/source-paths.js';
 import { cors } from './access.js';
 import type { ServerContext } from './context.js';
 import { graphStoreRoutes } from './graph-store.js';
@@ -53,8 +54,11 @@ async function storeSize(ctx: ServerContext): Promise<number> {
 }
 
 async function stats(ctx: ServerContext, res: Response): Promise<void> {
-  const [triples, meta, generation] = await Promise.all([storeSize(ctx), ctx.store.meta(), ctx.store.generation()]);
-  res.json({ triples, hpoVersion: ctx.ontology.version, generation, store: ctx.store.kind, meta, workers: ctx.executor.health?.() });
+  const [triples, all, generation, quarantine] = await Promise.all([storeSize(ctx), ctx.store.meta(), ctx.store.generation(), ctx.store.quarantine()]);
+  // Where the ingested files lie on this machine is no reader's business.
+  const { [SOURCE_ROOTS_KEY]: _roots, ...meta } = all;
+  // rejected: the quarantine's size, which `harmonia stats` shows when it asks this server.
+  res.json({ triples, rejected: quarantine.length, hpoVersion: ctx.ontology.version, generation, store: ctx.store.kind, meta, workers: ctx.executor.health?.() });
 }
 
 async function metrics(ctx: ServerContext, res: Response): Promise<void> {

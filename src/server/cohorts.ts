@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { CohortDefinitionError, CohortService, parseDefinitionText, toResult, type Evaluation, type ExportFormat } from '../cohort/index.js';
+import { CohortDefinitionError, parseDefinitionText, type ExportFormat } from '../cohort/index.js';
 import { writeAllowed } from './access.js';
 import type { ServerContext } from './context.js';
+import type { EvaluateOptions } from './jobs.js';
+import { sendJobFailure } from './jobs-http.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 const FORMATS: ExportFormat[] = ['json', 'csv', 'zip'];
@@ -17,28 +19,29 @@ export function cohortRoutes(ctx: ServerContext): Router {
   const router = express.Router();
   const limit = ctx.config.maxBodyBytes;
   router.use('/cohorts', express.json({ limit }), express.text({ type: YAML_TYPES, limit }));
-  const service = (): CohortService => new CohortService(ctx.store, ctx.ontology);
+  // Parsing and checking the request stay here; evaluation, explanation, characterisation and export
+  // are jobs where the store is (a query worker), so that none of them holds up another request.
+  const job = ctx.executor.job.bind(ctx.executor);
+  const ms = ctx.config.timeoutMs;
   const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction): void => {
-    Promise.resolve().then(() => h(req, res)).catch((e: unknown) => sendError(res, e, next));
+    Promise.resolve().then(() => h(req, res)).catch((e: unknown) => sendJobFailure(res, e, next));
+  };
+  const options = (req: Request): EvaluateOptions => {
+    const characterise = flag(req.query.characterise);
+    return { explain: flag(req.query.explain), characterise, limit: characterise ? limitOf(req) : 25 };
   };
 
   router.post('/cohorts', wrap(async (req, res) => {
-    const s = service();
-    const e = await s.evaluate(body(req));
     // Federated callers ask for the count alone: member ids then never leave this site.
-    if (flag(req.query.countOnly)) return void res.json({ count: e.count, sparql: e.sparql });
-    res.json(await answer(s, e, req));
+    res.json(await job('cohort.evaluate', { doc: body(req), countOnly: flag(req.query.countOnly), ...options(req) }, ms));
   }));
   router.post('/cohorts/compare', wrap(async (req, res) => {
-    const s = service();
     const { a, b } = (req.body ?? {}) as { a?: unknown; b?: unknown };
     if (a === undefined || b === undefined) throw new CohortDefinitionError([{ path: '', message: 'give {"a": ..., "b": ...}, each a saved cohort name or a definition' }]);
-    const ea = await (typeof a === 'string' ? s.members(a) : s.evaluate(a));
-    const eb = await (typeof b === 'string' ? s.members(b) : s.evaluate(b));
-    res.json({ a: ea.cohort.definition.name, b: eb.cohort.definition.name, comparison: await s.compare(ea.patients, eb.patients, limitOf(req)) });
+    res.json(await job('cohort.compare', { a, b, limit: limitOf(req) }, ms));
   }));
   router.get('/cohorts', wrap(async (_req, res) => {
-    res.json({ cohorts: (await service().list()).map(({ definition, ...rest }) => ({ ...rest, description: definition.description })) });
+    res.json({ cohorts: await job('cohort.list', undefined, ms) });
   }));
   router.put('/cohorts/:name', wrap(async (req, res) => {
     if (!writeAllowed(ctx, req, res, 'saving and deleting cohorts')) return;
@@ -46,50 +49,34 @@ export function cohortRoutes(ctx: ServerContext): Router {
     if (doc && typeof doc === 'object' && doc.name !== req.params.name) {
       throw new CohortDefinitionError([{ path: '/name', message: `the definition is named ${JSON.stringify(doc.name)} but was PUT to /cohorts/${req.params.name}` }]);
     }
-    const s = service();
-    const existed = (await s.list()).some((c) => c.name === req.params.name);
     const who = String(req.headers['x-harmonia-user'] ?? 'anonymous').slice(0, 200);
-    const saved = await s.save(doc, who);
+    const { existed, saved } = await job('cohort.save', { doc, createdBy: who }, ms);
     await ctx.afterWrite();
     res.status(existed ? 200 : 201).location(`/cohorts/${encodeURIComponent(saved.name)}`).json(saved);
   }));
-  router.get('/cohorts/:name', wrap(async (req, res) => void res.json(await service().get(String(req.params.name)))));
+  router.get('/cohorts/:name', wrap(async (req, res) => void res.json(await job('cohort.get', { name: String(req.params.name) }, ms))));
   router.delete('/cohorts/:name', wrap(async (req, res) => {
     if (!writeAllowed(ctx, req, res, 'saving and deleting cohorts')) return;
-    if (!(await service().delete(String(req.params.name)))) return void res.status(404).json({ error: `no saved cohort named ${req.params.name}` });
+    if (!(await job('cohort.delete', { name: String(req.params.name) }, ms))) return void res.status(404).json({ error: `no saved cohort named ${req.params.name}` });
     await ctx.afterWrite();
     res.status(204).end();
   }));
   router.get('/cohorts/:name/members', wrap(async (req, res) => {
-    const s = service();
-    const e = await s.members(String(req.params.name));
+    const name = String(req.params.name);
     const format = req.query.format as string | undefined;
-    if (format === undefined) return void res.json(await answer(s, e, req));
+    if (format === undefined) return void res.json(await job('cohort.members', { name, ...options(req) }, ms));
     if (!FORMATS.includes(format as ExportFormat)) return void res.status(400).json({ error: `format must be one of ${FORMATS.join(', ')}` });
-    const out = await s.export(e.cohort.definition.name, e.patients, format as ExportFormat);
+    const out = await job('cohort.export', { name, format: format as ExportFormat }, ms);
     if (out.rebuilt !== undefined) res.set('X-Harmonia-Rebuilt', String(out.rebuilt));
-    res.type(out.contentType).attachment(out.filename).send(out.body);
+    // A zip comes back from the worker as a Uint8Array: sent as bytes, not as JSON.
+    const bytes = typeof out.body === 'string' ? out.body : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
+    res.type(out.contentType).attachment(out.filename).send(bytes);
   }));
-  router.get('/cohorts/:name/explain', wrap(async (req, res) => {
-    const s = service();
-    const e = await s.members(String(req.params.name));
-    res.json({ ...toResult(e), explanations: await s.explain(e) });
-  }));
+  router.get('/cohorts/:name/explain', wrap(async (req, res) => void res.json(await job('cohort.explain', { name: String(req.params.name) }, ms))));
   router.get('/cohorts/:name/characterise', wrap(async (req, res) => {
-    const s = service();
-    const e = await s.members(String(req.params.name));
-    res.json({ name: e.cohort.definition.name, characterisation: await s.characterise(e.patients, limitOf(req)) });
+    res.json(await job('cohort.characterise', { name: String(req.params.name), limit: limitOf(req) }, ms));
   }));
   return router;
-}
-
-/** The evaluation answer: count, patients, sparql; warnings, explanations, characterisation on request. */
-async function answer(s: CohortService, e: Evaluation, req: Request): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { ...toResult(e) };
-  if (e.warnings.length) out.warnings = e.warnings;
-  if (flag(req.query.explain)) out.explanations = await s.explain(e);
-  if (flag(req.query.characterise)) out.characterisation = await s.characterise(e.patients, limitOf(req));
-  return out;
 }
 
 function flag(v: unknown): boolean {
@@ -111,11 +98,4 @@ function body(req: Request): unknown {
     throw new CohortDefinitionError([{ path: '', message: 'send the cohort definition as application/json or application/yaml' }]);
   }
   return req.body;
-}
-
-function sendError(res: Response, e: unknown, next: NextFunction): void {
-  if (e instanceof CohortDefinitionError) return void res.status(400).json({ error: e.message, issues: e.issues });
-  const status = (e as { status?: number }).status;
-  if (status === 404 || status === 400) return void res.status(status).json({ error: (e as Error).message });
-  next(e);
 }

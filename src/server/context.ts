@@ -3,6 +3,7 @@ import type { QueryEngine } from '../query/index.js';
 import type { GraphStore } from '../store/index.js';
 import type { QueryRequest } from './answer.js';
 import type { ExecutorHealth, ExecutorResult } from './executor.js';
+import type { JobArgs, JobKind, JobResult } from './jobs.js';
 import type { Metrics } from './observe.js';
 
 export interface ServerConfig {
@@ -56,20 +57,27 @@ export const DEFAULT_CONFIG: ServerConfig = {
   mmeTokens: [],
 };
 
-/** Runs a /sparql query with the configured limits (in a worker, or in process for tests). */
+/** Runs a /sparql query and the other routes' jobs with the configured limits (in a worker, or in process for tests). */
 export interface SparqlExecutor {
   run(request: QueryRequest, timeoutMs: number): Promise<ExecutorResult>;
+  /** A job of jobs.ts where the store is; a write job's answer comes once every reader sees the write. */
+  job<K extends JobKind>(kind: K, args: JobArgs<K>, timeoutMs: number): Promise<JobResult<K>>;
   reload(): Promise<void>;
   close(): Promise<void>;
   /** Worker state for /health and /metrics (absent for in-process execution). */
   health?(): ExecutorHealth;
 }
 
-/** What every route handler gets: the store (main thread), its ontology, a query engine, the config. */
+/**
+ * What every route handler gets: the store, its ontology, the executor, the config. Behind the worker
+ * pool, `store` holds no data of its own: each call is a job in a query worker (PooledStore), and the
+ * routes send their work there as whole jobs; the query engine then lives in the workers only.
+ */
 export interface ServerContext {
   store: GraphStore;
   ontology: Ontology;
-  engine: QueryEngine;
+  /** The query engine on this thread, where queries run here (a remote store, tests). */
+  engine?: QueryEngine;
   executor: SparqlExecutor;
   config: ServerConfig;
   /** Request counters and latency histograms for /metrics (created by createApp when absent). */

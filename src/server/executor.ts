@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { QueryFailure, type QueryAnswer, type QueryRequest } from './answer.js';
+import type { ServerConfig } from './context.js';
+import { failureOf, WRITE_JOBS, type JobArgs, type JobKind, type JobResult } from './jobs.js';
 
 export type ExecutorResult = QueryAnswer;
 
@@ -34,12 +36,22 @@ export interface ExecutorHealth {
 
 type SlotState = 'starting' | 'idle' | 'busy' | 'retired';
 
+/** What a worker is asked: a /sparql query, or a job of jobs.ts. */
+type Work = { query: QueryRequest } | { job: JobKind; args: unknown };
+
 interface Job {
-  request: QueryRequest;
+  work: Work;
   timeoutMs: number;
-  resolve(a: QueryAnswer): void;
+  resolve(reply: WorkerReply): void;
   reject(e: Error): void;
   queueTimer?: NodeJS.Timeout;
+}
+
+/** The store as the newest ready worker loaded it: what /stats and /metrics show without asking a worker. */
+export interface StoreStats {
+  size: number;
+  generation: string;
+  meta: Record<string, string>;
 }
 
 interface Slot {
@@ -57,15 +69,22 @@ interface WorkerReply {
   type?: 'ready' | 'failed';
   id?: number;
   ok?: boolean;
-  value?: QueryAnswer;
+  value?: unknown;
   error?: string;
   status?: number;
   trapped?: boolean;
+  /** A cohort definition's issues (a 400). */
+  issues?: { path: string; message: string }[];
+  /** With 'ready'. */
+  stats?: StoreStats;
+  /** After a write job, done or failed: the generation of the store it wrote. */
+  generation?: string;
 }
 
 /**
- * A pool of query workers, each holding its own read-only copy of the store (memory: one store per
- * worker, one more while a worker is being replaced). Oxigraph's evaluation is synchronous WASM that
+ * A pool of query workers, each holding its own copy of the store (memory: one store per worker, one
+ * more while a worker is being replaced; the main thread holds none). They answer /sparql queries and
+ * the jobs of the other routes (jobs.ts); a write job is applied by one of them. Oxigraph's evaluation is synchronous WASM that
  * cannot be interrupted, so a query past its time limit is stopped by ending its worker; a trapped
  * WASM instance is ended the same way. Either way the replacement is started first, and the other
  * workers go on answering. After a write the workers are replaced one at a time, each old worker
@@ -82,11 +101,16 @@ export class WorkerPool {
   readonly restarts: Restarts = { timeout: 0, trap: 0, crash: 0, reload: 0 };
   private rolling: Promise<void> = Promise.resolve();
   private queuedRoll?: Promise<void>;
+  /** Writes one at a time, each with the reload that follows it. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private latest?: StoreStats;
 
   constructor(
     private readonly storeDir: string,
     private readonly maxRows: number,
     readonly size: number,
+    /** The server's settings, for the jobs (annotation files, the MME schema and contact). */
+    private readonly config: ServerConfig,
     private readonly workerUrl: URL = new URL('./query-worker.js', import.meta.url),
   ) {}
 
@@ -96,11 +120,43 @@ export class WorkerPool {
     await Promise.all(started.map((s) => s.ready));
   }
 
-  run(request: QueryRequest, timeoutMs: number): Promise<QueryAnswer> {
+  async run(request: QueryRequest, timeoutMs: number): Promise<QueryAnswer> {
+    return (await this.submit({ query: request }, timeoutMs)).value as QueryAnswer;
+  }
+
+  /**
+   * A job in a worker, that worker's own copy answering. A write job waits for the writes before it
+   * and their reloads; its answer comes once every worker has been replaced by one that has read it.
+   */
+  job<K extends JobKind>(kind: K, args: JobArgs<K>, timeoutMs: number): Promise<JobResult<K>> {
+    if (!WRITE_JOBS.has(kind)) return this.submit({ job: kind, args }, timeoutMs).then((r) => r.value as JobResult<K>);
+    const done = this.writing.then(async () => {
+      let reply: WorkerReply;
+      try {
+        reply = await this.submit({ job: kind, args }, timeoutMs);
+      } catch (e) {
+        // Refused by the worker: it says whether anything was written. Stopped or lost: it may have been.
+        const generation = (e as { generation?: string }).generation;
+        if (generation === undefined || generation !== this.latest?.generation) await this.reload();
+        throw e;
+      }
+      if (reply.generation !== this.latest?.generation) await this.reload();
+      return reply.value as JobResult<K>;
+    });
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  /** The store as the newest worker loaded it, or undefined before the first is ready. */
+  stats(): StoreStats | undefined {
+    return this.latest;
+  }
+
+  private submit(work: Work, timeoutMs: number): Promise<WorkerReply> {
     if (this.closed) return Promise.reject(new QueryFailure(503, 'the server is shutting down'));
     if (this.live().length === 0) return Promise.reject(new QueryFailure(503, `no query worker is running (${this.lastStartError ?? 'none could start'})`));
     return new Promise((resolve, reject) => {
-      const job: Job = { request, timeoutMs, resolve, reject };
+      const job: Job = { work, timeoutMs, resolve, reject };
       if (timeoutMs > 0) {
         // Waiting for a worker counts too: a query is never queued for longer than it may run.
         job.queueTimer = setTimeout(() => {
@@ -153,7 +209,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.workerUrl, { workerData: { storeDir: this.storeDir, maxRows: this.maxRows } });
+    const worker = new Worker(this.workerUrl, { workerData: { storeDir: this.storeDir, maxRows: this.maxRows, config: this.config } });
     let ready!: () => void;
     let failed!: (e: Error) => void;
     const slot: Slot = { worker, state: 'starting', ready: new Promise<void>((res, rej) => ((ready = res), (failed = rej))) };
@@ -161,6 +217,7 @@ export class WorkerPool {
     this.slots.add(slot);
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'ready') {
+        if (m.stats && Number(m.stats.generation) >= Number(this.latest?.generation ?? 0)) this.latest = m.stats;
         slot.state = 'idle';
         ready();
         this.dispatch();
@@ -223,7 +280,7 @@ export class WorkerPool {
       slot.job = job;
       slot.jobId = ++this.seq;
       if (job.timeoutMs > 0) slot.timer = setTimeout(() => this.timedOut(slot), job.timeoutMs);
-      slot.worker.postMessage({ id: slot.jobId, request: job.request });
+      slot.worker.postMessage({ id: slot.jobId, ...job.work });
     }
   }
 
@@ -239,8 +296,9 @@ export class WorkerPool {
   private finish(slot: Slot, m: WorkerReply): void {
     const job = this.release(slot);
     if (!job) return;
-    if (m.ok) job.resolve(m.value!);
-    else job.reject(new QueryFailure(m.status ?? 400, m.error ?? 'query failed', m.trapped));
+    if (m.ok) job.resolve(m);
+    else if ('query' in job.work) job.reject(new QueryFailure(m.status ?? 400, m.error ?? 'query failed', m.trapped));
+    else job.reject(Object.assign(failureOf(m), m.generation !== undefined ? { generation: m.generation } : {}));
     if (m.trapped) {
       this.restarts.trap++;
       this.lastTrap = { at: new Date().toISOString(), error: (m.error ?? '').slice(0, 300) };

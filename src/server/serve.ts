@@ -5,31 +5,44 @@ import { fileURLToPath } from 'node:url';
 import { QueryEngine } from '../query/index.js';
 // knn.ts directly: the learn index loads TensorFlow.js (1.6 s), which serving does not need.
 import { KnnService } from '../learn/knn.js';
-import { isRemoteLocation, openStore } from '../store/index.js';
-import { answerQuery, type QueryRequest } from './answer.js';
+import { isRemoteLocation, openStore, OxigraphStore, type GraphStore } from '../store/index.js';
+import { answerQuery, QueryFailure, type QueryRequest } from './answer.js';
 import { createApp, type RouteFactory } from './app.js';
 import { DEFAULT_CONFIG, type ServerConfig, type ServerContext, type SparqlExecutor } from './context.js';
 import { QueryTimeout, WorkerPool } from './executor.js';
+import { JobCaches, runJob, type JobArgs, type JobKind, type JobResult } from './jobs.js';
+import { PooledStore } from './pooled-store.js';
 
 /**
- * Runs queries from this thread: for a remote store (the query runs on the server; its answer is
- * awaited no longer than the time limit) and where no compiled worker exists (tests from sources).
+ * Runs queries and jobs from this thread: for a remote store (the query runs on the server; its answer
+ * is awaited no longer than the time limit) and where no compiled worker exists (tests from sources).
  */
 export class InProcessExecutor implements SparqlExecutor {
+  private readonly caches = new JobCaches();
   constructor(private readonly ctx: () => ServerContext) {}
   async run(request: QueryRequest, timeoutMs?: number) {
-    const answer = answerQuery(this.ctx().engine, this.ctx().store, request);
-    if (!timeoutMs) return answer;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueryTimeout(timeoutMs)), timeoutMs)));
-    try {
-      return await Promise.race([answer, limit]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const { engine, store } = this.ctx();
+    if (!engine) throw new QueryFailure(503, 'no query engine on this thread');
+    return withLimit(answerQuery(engine, store, request), timeoutMs);
+  }
+  job<K extends JobKind>(kind: K, args: JobArgs<K>, timeoutMs?: number): Promise<JobResult<K>> {
+    const { store, ontology, config } = this.ctx();
+    return withLimit(runJob({ store, ontology, config, caches: this.caches }, kind, args), timeoutMs);
   }
   async reload(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/** The answer, or a QueryTimeout once `timeoutMs` have passed (the work itself cannot be stopped here). */
+async function withLimit<T>(work: Promise<T>, timeoutMs?: number): Promise<T> {
+  if (!timeoutMs) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueryTimeout(timeoutMs)), timeoutMs)));
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -49,43 +62,56 @@ export interface RunningServer {
 
 /**
  * Opens the store (a directory or a remote SPARQL store URL), builds the context and listens. `routes`
- * adds cohort and retrieval route groups. The embedded store answers /sparql from a worker thread
- * (so a time limit can stop a query); a remote store answers over the network from this thread.
+ * adds cohort and retrieval route groups. The embedded store is held by the query workers alone: they
+ * answer /sparql and every other route's jobs (so a time limit can stop any of them, and this thread
+ * stays free), while this thread keeps the write lock and the ontology only. A remote store answers
+ * over the network from this thread.
  */
 export async function startServer(location: string, options: Partial<ServerConfig> = {}, routes: RouteFactory[] = []): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...options };
   const workerFile = fileURLToPath(new URL('./query-worker.js', import.meta.url));
   const workers = config.workers ?? defaultWorkers();
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers ${workers}: give a whole number of at least 1`);
-  const worker = existsSync(workerFile) && !isRemoteLocation(location) ? new WorkerPool(location, config.maxRows, workers) : undefined;
-  // The workers load their copies of the store while this thread loads the main one.
-  const workerReady = worker?.start();
-  workerReady?.catch(() => undefined);
-  const store = await openStore(location, { write: true });
-  const ontology = await store.ontology();
-  if (!ontology) {
-    await store.close();
-    await worker?.close();
-    throw new Error(`${location}: the store has no ontology yet; ingest with --hpo first`);
-  }
+  const pooled = existsSync(workerFile) && !isRemoteLocation(location);
   let context!: ServerContext;
-  const executor: SparqlExecutor = worker ?? new InProcessExecutor(() => context);
-  // kNN clauses also where queries run on this thread (a remote store, or no worker file).
-  const knn = new KnnService({ store, storeDir: isRemoteLocation(location) ? undefined : location });
-  const engine = await QueryEngine.create(store, ontology, { maxRows: config.maxRows, services: [knn] });
-  context = {
-    store, ontology, engine, executor, config,
-    async afterWrite() {
-      await engine.refresh();
-      await executor.reload();
-    },
-  };
-  try {
-    await workerReady;
-  } catch (e) {
-    await worker?.close();
-    await store.close();
-    throw new Error(`a query worker could not load ${location}: ${(e as Error).message}`);
+  let store: GraphStore;
+  let executor: SparqlExecutor;
+  if (pooled) {
+    // The write lock and the ontology: no quads on this thread.
+    const header = await OxigraphStore.header(location, { write: true });
+    if (!header.ontology) {
+      header.release();
+      throw new Error(`${location}: the store has no ontology yet; ingest with --hpo first`);
+    }
+    const pool = new WorkerPool(location, config.maxRows, workers, config);
+    try {
+      await pool.start();
+    } catch (e) {
+      await pool.close();
+      header.release();
+      throw new Error(`a query worker could not load ${location}: ${(e as Error).message}`);
+    }
+    store = new PooledStore(location, pool, header.ontology, config.timeoutMs, header);
+    executor = pool;
+    // A write job reloads the workers itself before it answers.
+    context = { store, ontology: header.ontology, executor, config, async afterWrite() {} };
+  } else {
+    store = await openStore(location, { write: true });
+    const ontology = await store.ontology();
+    if (!ontology) {
+      await store.close();
+      throw new Error(`${location}: the store has no ontology yet; ingest with --hpo first`);
+    }
+    executor = new InProcessExecutor(() => context);
+    // kNN clauses where queries run on this thread (a remote store, or no worker file).
+    const knn = new KnnService({ store, storeDir: isRemoteLocation(location) ? undefined : location });
+    const engine = await QueryEngine.create(store, ontology, { maxRows: config.maxRows, services: [knn] });
+    context = {
+      store, ontology, engine, executor, config,
+      async afterWrite() {
+        await engine.refresh();
+      },
+    };
   }
   const app = createApp(context, routes);
   let server: Server;

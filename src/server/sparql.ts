@@ -86,7 +86,7 @@ async function update(ctx: ServerContext, req: Request, res: Response, sparql: s
   try {
     await ctx.store.update(sparql);
   } catch (e) {
-    return void res.status(400).json({ error: (e as Error).message.split('\n')[0] });
+    return void res.status(e instanceof QueryTimeout ? 503 : 400).json({ error: (e as Error).message.split('\n')[0] });
   }
   await ctx.afterWrite();
   res.status(204).end();

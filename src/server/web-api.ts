@@ -1,8 +1,16 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { iriCurie, oboCurie, patientGraph } from '../model/iri.js';
 import { HX, HXR, OBO, PREFIXES, PROV, RDFS } from '../model/namespaces.js';
-import type { Row } from '../store/index.js';
+import type { Ontology } from '../ontology/index.js';
+import type { GraphStore, Row } from '../store/index.js';
 import type { ServerContext } from './context.js';
+import { sendJobFailure } from './jobs-http.js';
+
+/** What the page helpers read: run as jobs where the store is (a query worker, see jobs.ts). */
+export interface StoreView {
+  store: GraphStore;
+  ontology: Ontology;
+}
 
 // JSON the web interface needs beyond the public APIs: its configuration, term search, labels for
 // query results, a patient's record on one page, and the embedding map. Read-only, under /ui/.
@@ -19,13 +27,10 @@ type Handler = (req: Request, res: Response) => Promise<void> | void;
 export function webApiRoutes(ctx: ServerContext): Router {
   const router = express.Router();
   const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction): void => {
-    Promise.resolve().then(() => h(req, res)).catch((e: unknown) => {
-      const status = (e as { status?: number }).status;
-      if (status === 400 || status === 404) return void res.status(status).json({ error: (e as Error).message });
-      next(e);
-    });
+    Promise.resolve().then(() => h(req, res)).catch((e: unknown) => sendJobFailure(res, e, next));
   };
-  const pca = new PcaCache();
+  const job = ctx.executor.job.bind(ctx.executor);
+  const limit = ctx.config.timeoutMs;
 
   router.get('/ui/config', (_req, res) => {
     res.json({
@@ -41,15 +46,15 @@ export function webApiRoutes(ctx: ServerContext): Router {
     const iris = (req.body as { iris?: unknown } | undefined)?.iris;
     if (!Array.isArray(iris) || iris.some((i) => typeof i !== 'string')) throw badRequest('give {"iris": [IRI, ...]}');
     if (iris.length > MAX_LABELS) throw badRequest(`at most ${MAX_LABELS} IRIs per request, got ${iris.length}`);
-    res.json({ labels: await labels(ctx, iris as string[]) });
+    res.json({ labels: await job('ui.labels', { iris: iris as string[] }, limit) });
   }));
   router.get('/ui/patients', wrap(async (req, res) => {
-    res.json(await findPatients(ctx, stringParam(req.query.q ?? '', 'q', 200), limitParam(req.query.limit, 20, 200)));
+    res.json(await job('ui.patients', { q: stringParam(req.query.q ?? '', 'q', 200), limit: limitParam(req.query.limit, 20, 200) }, limit));
   }));
-  router.get('/ui/patients/:id', wrap(async (req, res) => void res.json(await patientRecord(ctx, String(req.params.id)))));
+  router.get('/ui/patients/:id', wrap(async (req, res) => void res.json(await job('ui.patient', { id: String(req.params.id) }, limit))));
   router.get('/ui/embeddings', wrap(async (req, res) => {
     const version = req.query.version === undefined ? undefined : stringParam(req.query.version, 'version', 200);
-    res.json(await pca.get(ctx, version));
+    res.json(await job('ui.embeddings', { version }, limit));
   }));
   return router;
 }
@@ -107,7 +112,7 @@ export interface Label {
  * Display labels for the IRIs of a query result: HPO terms from the loaded ontology, patients by
  * their phenopacket id, genes by symbol, other entities by rdfs:label; with their CURIE.
  */
-async function labels(ctx: ServerContext, iris: string[]): Promise<Record<string, Label>> {
+export async function labels(ctx: StoreView, iris: string[]): Promise<Record<string, Label>> {
   const out: Record<string, Label> = {};
   const ask: string[] = [];
   for (const iri of new Set(iris)) {
@@ -130,7 +135,7 @@ async function labels(ctx: ServerContext, iris: string[]): Promise<Record<string
 }
 
 /** Patients whose id contains `q` (case-insensitive), in id order, and how many there are in all. */
-async function findPatients(ctx: ServerContext, q: string, limit: number): Promise<{ patients: string[]; total: number }> {
+export async function findPatients(ctx: StoreView, q: string, limit: number): Promise<{ patients: string[]; total: number }> {
   const filter = q.trim() ? `FILTER(CONTAINS(LCASE(?id), ${literal(q.trim().toLowerCase())}))` : '';
   const rows = await ctx.store.select(`${PREFIX}SELECT ?id WHERE { ?p a hx:Patient ; hx:id ?id . ${filter} } ORDER BY ?id LIMIT ${limit}`);
   const [count] = await ctx.store.select(`${PREFIX}SELECT (COUNT(?p) AS ?n) WHERE { ?p a hx:Patient ; hx:id ?id . ${filter} }`);
@@ -163,7 +168,7 @@ export interface PatientRecord {
 }
 
 /** One patient on one page: everything the graph holds about it, labels from the ontology. */
-async function patientRecord(ctx: ServerContext, id: string): Promise<PatientRecord> {
+export async function patientRecord(ctx: StoreView, id: string): Promise<PatientRecord> {
   const P = `?p hx:id ${literal(id)} .`;
   const q = (body: string): Promise<Row[]> => ctx.store.select(`${PREFIX}SELECT * WHERE { ${P} ${body} }`);
   const [head] = await q(`OPTIONAL { ?p hx:sex ?sex } OPTIONAL { ?p hx:ageAtLastEncounter ?age } OPTIONAL { ?p hx:ageAtLastEncounterYears ?years }
@@ -223,7 +228,7 @@ function variantRows(rows: Row[]): Record<string, string>[] {
 }
 
 /** Records of other modalities: what was measured, how (acquisition), what came out (features), from what. */
-async function patientFiles(ctx: ServerContext, P: string): Promise<PatientRecord['records']> {
+async function patientFiles(ctx: StoreView, P: string): Promise<PatientRecord['records']> {
   const q = (body: string): Promise<Row[]> => ctx.store.select(`${PREFIX}SELECT * WHERE { ${P} ?p hx:hasRecord ?r . ${body} }`);
   const [heads, acquisition, features, steps, sources] = await Promise.all([
     q(`OPTIONAL { ?r hx:recordId ?id } OPTIONAL { ?r hx:modality ?modality } OPTIONAL { ?r hx:format ?format } OPTIONAL { ?r hx:site ?site } OPTIONAL { ?r hx:finding ?finding }`),
@@ -258,10 +263,10 @@ export interface EmbeddingMap {
 }
 
 /** The PCA map of patient embeddings, computed once per store generation and model version. */
-class PcaCache {
+export class PcaCache {
   private cached?: { key: string; map: EmbeddingMap };
 
-  async get(ctx: ServerContext, version?: string): Promise<EmbeddingMap> {
+  async get(ctx: StoreView, version?: string): Promise<EmbeddingMap> {
     const generation = await ctx.store.generation();
     const rows = await ctx.store.select(`${PREFIX}SELECT ?v (COUNT(?e) AS ?n) WHERE { ?e a hx:Embedding ; hx:embeddingKind "patient" ; hx:modelVersion ?v } GROUP BY ?v ORDER BY ?v`);
     const versions = rows.map((r) => r.v!);

@@ -1,8 +1,11 @@
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Writes a file so that it is either wholly there or not at all: temp file, fsync, rename, fsync dir. */
-export function writeAtomic(file: string, chunks: Iterable<string | Uint8Array>): void {
+/**
+ * Writes a file so that it is either wholly there or not at all: temp file, fsync, rename, fsync dir.
+ * `beforeRename` runs once the temp file is durable (the store's kill -9 test hook stops there).
+ */
+export function writeAtomic(file: string, chunks: Iterable<string | Uint8Array>, beforeRename?: () => void): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
@@ -14,6 +17,7 @@ export function writeAtomic(file: string, chunks: Iterable<string | Uint8Array>)
   } finally {
     closeSync(fd);
   }
+  beforeRename?.();
   renameSync(tmp, file);
   syncDir(dirname(file));
 }

@@ -21,3 +21,9 @@ export async function openStore(location: string, options: OpenOptions = {}): Pr
   }
   return OxigraphStore.open(location, options);
 }
+
+/** Any SPARQL 1.1 query endpoint, read only, holding a Harmonia store or not (`harmonia query --endpoint`). */
+export async function openEndpoint(url: string): Promise<GraphStore> {
+  const { RemoteStore } = await import('./remote.js');
+  return RemoteStore.endpoint(url);
+}

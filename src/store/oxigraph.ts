@@ -2,8 +2,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join } from 'node:path';
 import { DataFactory, Writer, type Quad } from 'n3';
 import oxigraph from 'oxigraph';
+import { VOCAB_GRAPH } from '../model/index.js';
 import { Ontology, type OntologyData } from '../ontology/index.js';
 import { fileChunks, writeAtomic } from './files.js';
+import { killPoint } from './kill-hook.js';
 import { acquireLock } from './lock.js';
 import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
 import { mergeQuarantine } from './quarantine.js';
@@ -11,6 +13,8 @@ import { mergeQuarantine } from './quarantine.js';
 const MANIFEST = 'harmonia-store.json';
 /** Where harmonized arrays of records are written, relative to the store directory. */
 export const ARRAYS_DIR = 'arrays';
+/** Left in a store directory by `harmonia serve` while it serves it (url, pid): read-only commands ask that server. */
+export const SERVE_FILE = 'serve.json';
 const FORMAT_VERSION = 1;
 /** More segments than this and a commit compacts them into one, so reloads stay one sequential read. */
 const MAX_SEGMENTS = 24;
@@ -101,6 +105,26 @@ export class OxigraphStore implements GraphStore {
     return s;
   }
 
+  /**
+   * The store's ontology and metadata without its quads, with the write lock when asked: for the
+   * server's main thread, whose queries and writes run in worker threads that each hold the data.
+   */
+  static async header(dir: string, options: { write?: boolean } = {}): Promise<StoreHeader> {
+    const file = join(dir, MANIFEST);
+    if (!existsSync(file)) throw new Error(`${dir}: ${existsSync(dir) ? 'is not a Harmonia store' : 'does not exist'} (create one with \`harmonia ingest --store ${dir} ...\`)`);
+    const s = new OxigraphStore(dir, readManifest(file));
+    const release = options.write ? acquireLock(dir) : () => {};
+    return { ontology: await s.ontology(), meta: s.manifest.meta, generation: await s.generation(), release };
+  }
+
+  /**
+   * Lets this handle write while the write lock is held by another thread of this process (the
+   * server's main thread holds it; its query workers apply the writes).
+   */
+  writeUnderProcessLock(): void {
+    this.releaseLock ??= () => {};
+  }
+
   private load(): void {
     for (const seg of this.manifest.segments) {
       const path = join(this.dir, seg.file);
@@ -112,13 +136,16 @@ export class OxigraphStore implements GraphStore {
       for (const g of replaces) if (this.graphs.has(g)) this.dropGraph(g);
       this.store.load(fileChunks(path), { format: 'application/n-quads', no_transaction: true, lenient: true });
       for (const g of replaces) this.graphs.add(g);
+      // A compacted segment holds whole graphs without listing them: learn their names, or a later
+      // replacement of one of them would be added to its old triples instead of replacing them.
+      if (!seg.replaces) for (const g of this.namedGraphs()) this.graphs.add(g.value);
     }
     if (this.manifest.quarantine) this.quarantined = JSON.parse(readFileSync(join(this.dir, this.manifest.quarantine), 'utf8'));
   }
 
   /** Files left by a commit that died before its manifest swap: never referenced, safe to delete. */
   private removeOrphans(): void {
-    const live = new Set<string>([MANIFEST, 'LOCK']);
+    const live = new Set<string>([MANIFEST, 'LOCK', SERVE_FILE]);
     for (const s of this.manifest.segments) {
       live.add(s.file);
       if (s.replaces) live.add(s.replaces);
@@ -137,6 +164,16 @@ export class OxigraphStore implements GraphStore {
     walk('');
   }
 
+  private namedGraphs(): oxigraph.NamedNode[] {
+    const rows = this.store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { } }') as Map<string, oxigraph.Term>[];
+    return rows.map((row) => row.get('g') as oxigraph.NamedNode);
+  }
+
+  /** The atomic manifest swap that makes a commit, update or compaction durable. */
+  private swapManifest(next: Manifest): void {
+    writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)], () => killPoint('swap'));
+  }
+
   private dropGraph(g: string): void {
     this.store.update(`DROP SILENT GRAPH <${g}>`);
     this.graphs.delete(g);
@@ -151,6 +188,10 @@ export class OxigraphStore implements GraphStore {
   }
 
   async commit(batch: StoreBatch): Promise<void> {
+    await this.commitAs(batch, batch.replace.has(VOCAB_GRAPH) ? 'vocabulary' : 'batch');
+  }
+
+  private async commitAs(batch: StoreBatch, kind: 'ontology' | 'vocabulary' | 'batch'): Promise<void> {
     this.requireWritable();
     this.checkRoom(batch);
     const next = structuredClone(this.manifest);
@@ -170,8 +211,11 @@ export class OxigraphStore implements GraphStore {
         next.quarantine = this.nextFile('quarantine.json');
         writeAtomic(join(this.dir, next.quarantine), [JSON.stringify(quarantine)]);
       }
+      if (batch.meta) Object.assign(next.meta, batch.meta);
       next.meta.updated = new Date().toISOString();
-      writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+      killPoint('segment');
+      this.swapManifest(next);
+      killPoint(kind);
       // Durable from here on; now apply the same change in memory.
       for (const g of batch.replace.keys()) if (this.graphs.has(g)) this.dropGraph(g);
       this.store.load(text, { format: 'application/n-quads', no_transaction: true, lenient: true });
@@ -201,11 +245,10 @@ export class OxigraphStore implements GraphStore {
     const store = this.store;
     // Graph by graph through Oxigraph's own serialiser (the graph index makes each dump cheap), so no
     // single string has to hold the whole dataset: N-Triples lines get their graph name appended.
+    const graphs = this.namedGraphs();
     function* chunks(): Generator<string> {
       yield store.dump({ format: 'application/n-triples', from_graph_name: oxigraph.defaultGraph() });
-      const graphs = store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { } }') as Map<string, oxigraph.Term>[];
-      for (const row of graphs) {
-        const g = row.get('g') as oxigraph.NamedNode;
+      for (const g of graphs) {
         const triples = store.dump({ format: 'application/n-triples', from_graph_name: g });
         // One triple per line, each ending in " ." (newlines inside literals are escaped in N-Triples).
         yield triples.replace(/ \.\n/g, ` <${g.value}> .\n`);
@@ -213,7 +256,8 @@ export class OxigraphStore implements GraphStore {
     }
     writeAtomic(join(this.dir, file), chunks());
     next.segments = [{ kind: 'quads', file }];
-    writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+    this.swapManifest(next);
+    killPoint('compact');
     this.manifest = next;
     this.removeOrphans();
   }
@@ -229,7 +273,8 @@ export class OxigraphStore implements GraphStore {
       const file = this.nextFile('rq');
       writeAtomic(join(this.dir, file), [sparql]);
       next.segments.push({ kind: 'update', file });
-      writeAtomic(join(this.dir, MANIFEST), [JSON.stringify(next, null, 1)]);
+      this.swapManifest(next);
+      killPoint('update');
     } catch (e) {
       this.manifest = m;
       throw e;
@@ -305,11 +350,20 @@ export class OxigraphStore implements GraphStore {
   /** Replaces the ontology graph and its saved copy in one commit. */
   async setOntology(ontology: Ontology, quads: Quad[], graph: string): Promise<void> {
     this.requireWritable();
-    const file = this.nextFile('ontology.json');
-    writeAtomic(join(this.dir, file), [JSON.stringify(ontology.toData())]);
-    this.manifest.ontology = file;
-    this.manifest.meta.hpoVersion = ontology.version;
-    await this.commit({ replace: new Map([[graph, quads]]), add: [], rejected: [], accepted: [] });
+    // The saved copy and the version go into the manifest of the commit that writes the graph, so all
+    // three are there or none; a refused commit leaves the manifest as it was.
+    const before = this.manifest;
+    this.manifest = structuredClone(before);
+    try {
+      const file = this.nextFile('ontology.json');
+      writeAtomic(join(this.dir, file), [JSON.stringify(ontology.toData())]);
+      this.manifest.ontology = file;
+      this.manifest.meta.hpoVersion = ontology.version;
+      await this.commitAs({ replace: new Map([[graph, quads]]), add: [], rejected: [], accepted: [] }, 'ontology');
+    } catch (e) {
+      this.manifest = before;
+      throw e;
+    }
     this.ontologyCache = ontology;
   }
 
@@ -317,6 +371,14 @@ export class OxigraphStore implements GraphStore {
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
+}
+
+export interface StoreHeader {
+  ontology?: Ontology;
+  meta: Readonly<Record<string, string>>;
+  generation: string;
+  /** Releases the write lock (a no-op without one). */
+  release(): void;
 }
 
 function plainRow(row: Map<string, oxigraph.Term>): Row {

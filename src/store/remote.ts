@@ -88,6 +88,8 @@ export class RemoteStore implements GraphStore {
   private ontologyCache?: { version: string; ontology: Ontology };
   /** Virtuoso cannot keep some datatypes as written (see STAND_IN_DATATYPES); other servers can. */
   private standIns = false;
+  /** A plain SPARQL endpoint (see `endpoint`): not a Harmonia store, so nothing is written to it. */
+  private readOnly = false;
 
   private constructor(
     readonly location: string,
@@ -115,6 +117,21 @@ export class RemoteStore implements GraphStore {
     // Decided once, by experiment, when the store was created; the Server header only for older stores.
     store.standIns = meta.standInDatatypes !== undefined ? meta.standInDatatypes === 'true' : /virtuoso/i.test(server);
     return store;
+  }
+
+  /**
+   * Any SPARQL 1.1 query endpoint, read only (`harmonia query --endpoint URL`): no Harmonia
+   * bookkeeping is looked for, so a Virtuoso, Fuseki or public endpoint holding other data answers too.
+   */
+  static endpoint(url: string): RemoteStore {
+    const settings = remoteSettings(url);
+    const store = new RemoteStore(url, settings, new HttpClient(settings.credentials, settings.timeoutMs));
+    store.readOnly = true;
+    return store;
+  }
+
+  private requireWritable(): void {
+    if (this.readOnly) throw new Error(`${this.location}: opened as a plain SPARQL endpoint, for reading only`);
   }
 
   /** Does the server keep an xsd:duration as written? Stores one in a scratch graph and reads it back. */
@@ -184,11 +201,13 @@ export class RemoteStore implements GraphStore {
   }
 
   async update(sparql: string): Promise<void> {
+    this.requireWritable();
     await this.post(this.settings.update, 'update', sparql, '*/*');
     await this.touch();
   }
 
   async commit(batch: StoreBatch): Promise<void> {
+    this.requireWritable();
     if (this.settings.graphStore) {
       for (const [graph, quads] of batch.replace) await this.replaceGraph(graph, quads);
       await this.runUpdates(this.insertOps(batch.add));
@@ -207,7 +226,7 @@ export class RemoteStore implements GraphStore {
       await this.runUnits([...units.values()]);
     }
     if (batch.rejected.length || batch.accepted.length || batch.acceptedFrom?.length) await this.writeQuarantine(batch);
-    await this.touch();
+    await this.touch(batch.meta);
   }
 
   /** Which of these named graphs hold any triple, asked a few hundred at a time. */
@@ -389,6 +408,7 @@ export class RemoteStore implements GraphStore {
   }
 
   async setOntology(ontology: Ontology, quads: Quad[], graph: string): Promise<void> {
+    this.requireWritable();
     const data = gzipSync(JSON.stringify(ontology.toData())).toString('base64');
     const g = namedNode(ONTOLOGY_DATA_GRAPH);
     const chunks: Quad[] = [];

@@ -29,6 +29,8 @@ export interface StoreBatch {
    * the same place are cleared too, which reaches records that had no usable id when they were rejected.
    */
   acceptedFrom?: { file: string; entry?: string; line?: number }[];
+  /** Metadata keys this batch sets (merged into the store's metadata in the same commit). */
+  meta?: Record<string, string>;
 }
 
 export type ResultFormat = 'json' | 'xml' | 'csv' | 'tsv' | 'turtle' | 'ntriples' | 'nquads' | 'jsonld';

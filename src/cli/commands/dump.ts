@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DataFactory, type Quad } from 'n3';
 import oxigraph from 'oxigraph';
@@ -24,7 +23,7 @@ export function register(program: Command): void {
       try {
         const chunks = dumpChunks(store, format);
         if (opts.out) writeAtomic(opts.out, chunks);
-        else for (const c of chunks) writeSync(1, c);
+        else await writeStdout(chunks);
       } finally {
         await store.close();
       }
@@ -48,6 +47,15 @@ export function register(program: Command): void {
         await store.close();
       }
     });
+}
+
+/**
+ * Chunks to stdout, waiting for the reader: stdout on a pipe is non-blocking, so writing it
+ * synchronously fails with EAGAIN once the pipe is full. A reader that stops early (`| head`) ends
+ * the command quietly (main.ts).
+ */
+async function writeStdout(chunks: Iterable<string>): Promise<void> {
+  for (const c of chunks) if (!process.stdout.write(c)) await new Promise<void>((r) => process.stdout.once('drain', r));
 }
 
 function dumpFormat(v: string, flag: string): DumpFormat {

@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--strict', `exit with status ${STRICT_EXIT} when any record is rejected (the others are still stored)`)
     .option('--retry-quarantine', 'read the quarantined phenopackets again (from their files, or from the kept record JSON when a file is gone) and take the fixed ones back')
+    .option('--absolute-paths', 'store provenance paths (hx:sourceFile) as absolute paths instead of relative to the folder or file given (readers of the graph then see where the data lives)')
     .option('--max-depth <n>', 'deepest nesting of arrays and objects in one record', String(DEFAULT_INGEST_LIMITS.maxDepth))
     .option('--max-string <size>', 'longest string in a record (e.g. 1M)', '1M')
     .option('--max-record <size>', 'largest record: one file, zip entry or JSON Lines line (e.g. 16M)', '16M')
@@ -53,7 +54,7 @@ export function register(program: Command): void {
         let retried: RetrySummary | undefined;
         if (opts.retryQuarantine) {
           const started = Date.now();
-          retried = await retryQuarantine(store, { batchSize: Number(opts.batch), limits, onProgress: (p) => progress.update(progressText(p, undefined, started)) });
+          retried = await retryQuarantine(store, { batchSize: Number(opts.batch), limits, absolutePaths: opts.absolutePaths === true, onProgress: (p) => progress.update(progressText(p, undefined, started)) });
           progress.done();
         }
         if (opts.mapping) {
@@ -70,6 +71,7 @@ export function register(program: Command): void {
           summary = await ingestPhenopackets(store, sources, {
             batchSize: Number(opts.batch),
             limits,
+            absolutePaths: opts.absolutePaths === true,
             recordFiles: fromPhenopackets,
             onProgress: (p) => progress.update(progressText(p, total, started)),
           });
@@ -84,7 +86,7 @@ export function register(program: Command): void {
         if (config && (records.entries.length || records.problems.length)) {
           const started = Date.now();
           recordSummary = await ingestRecords(store, records.entries, records.problems, {
-            config, ...arraysLocation(opts.store, isRemoteLocation(opts.store), opts.arrays), software: softwareName(),
+            config, ...arraysLocation(opts.store, isRemoteLocation(opts.store), opts.arrays), software: softwareName(), absolutePaths: opts.absolutePaths === true,
             onProgress: (p) => progress.update(recordProgressText(p, started)),
           });
           progress.done();

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   buildDiagnosisContext, buildRetrievalContext, diagnoseAll, evaluateDiagnosis, evaluateRetrieval, loadGenesToPhenotype,
@@ -9,6 +9,7 @@ import { diagnosisReportHtml, type Hpoa, type RankTarget } from '../../retrieve/
 import { openStore } from '../../store/index.js';
 import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { vcfCandidateGenes } from '../../harmonize/genomic.js';
+import { checkStoreOrEndpoint, readTarget, ServerError, storeLocation, type ServeFile } from '../served.js';
 import { CliError, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 import { diagnoseByEmbedding, similarByEmbedding } from './embedding-retrieval.js';
@@ -33,6 +34,43 @@ async function openWithOntology(location: string) {
   return { store, ontology };
 }
 
+/** --top: a whole number of at least 1, checked before any store is opened. */
+function topOf(v: string): number {
+  const n = int(v, '--top');
+  if (n < 1) throw new CliError(`--top ${v}: expected at least 1`);
+  return n;
+}
+
+/** Files named on the command line, each checked to exist before any store is opened. */
+function requireFiles(...files: (string | undefined)[]): void {
+  for (const f of files) if (f !== undefined && !existsSync(f)) throw new CliError(`${f}: no such file or directory`);
+}
+
+/** --store and --endpoint: both is an error; embedding methods read the store's model files themselves. */
+function checkLocation(opts: { store?: string; endpoint?: string; method?: string }): void {
+  checkStoreOrEndpoint(opts);
+  if (opts.store === undefined && opts.endpoint === undefined) throw new CliError('give --store DIR (or sparql+http://host/path) or --endpoint URL');
+  if (opts.endpoint !== undefined && (opts.method === 'embedding' || opts.method === 'hybrid')) throw new CliError(`--method ${opts.method} does not combine with --endpoint: it reads the store's trained model (give --store)`);
+}
+
+/** Why a server started with other annotation files cannot answer as this command would (served: its serve.json). */
+function annotationsDiffer(flag: string, given: string | undefined, served: ServeFile | undefined): string[] {
+  if (!served) return given ? [flag] : [];
+  const mine = given ? resolve(given) : undefined;
+  const theirs = flag === '--annotations' ? served.annotations : served.geneAnnotations;
+  return mine === theirs ? [] : [`${flag}: ${given ?? 'none'} here, ${theirs ?? 'none'} on the server`];
+}
+
+/** A server's answer, or its refusal of this one query (a 400 or 404) as the error line a local run prints. */
+async function askServer(query: string, ask: () => Promise<object>): Promise<object> {
+  try {
+    return await ask();
+  } catch (e) {
+    if (e instanceof ServerError && (e.status === 400 || e.status === 404)) return { query, error: e.reason };
+    throw e;
+  }
+}
+
 function print(json: boolean, line: object): void {
   if (json) return void process.stdout.write(JSON.stringify(line) + '\n');
   const r = line as { query: string; error?: string; results?: { patient?: string; disease?: string; label?: string; score: number }[] };
@@ -45,7 +83,8 @@ export function register(program: Command): void {
   program
     .command('similar')
     .description('find the patients most similar to a phenopacket, a list of HPO terms, or a stored patient')
-    .requiredOption('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--store <dir|url>', 'store directory, or sparql+http(s)://host/path for a remote SPARQL store')
+    .option('--endpoint <url>', 'a running `harmonia serve` (http://host:port/sparql; with --patient: GET /patients/{id}/similar), or the SPARQL endpoint of a remote Harmonia store')
     .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines (each phenopacket one query)')
     .option('--hpo <ids>', 'comma-separated HPO ids (prefix one with - to mark it excluded)')
     .option('--patient <id>', 'a patient already in the store (never returned as its own match)')
@@ -60,15 +99,30 @@ export function register(program: Command): void {
     .option('--model <version>', 'with --method embedding|hybrid: the model version (default: the last trained)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
+      checkLocation(opts);
       if (opts.method === 'embedding' || opts.method === 'hybrid') return similarByEmbedding(opts, print);
       if (opts.record || opts.genes) throw new CliError(`${opts.record ? '--record' : '--genes'}: a record or gene-list query needs --method embedding (a learned encoder embeds it)`);
       const spec = querySpec(opts);
-      const { store, ontology } = await openWithOntology(opts.store);
+      const top = topOf(opts.top);
+      requireFiles(...(opts.query ?? []), opts.annotations);
+      const target = await readTarget('similar', opts, (served) => [
+        ...('patient' in spec ? [] : [opts.query?.length ? '--query' : '--hpo']),
+        ...annotationsDiffer('--annotations', opts.annotations, served),
+      ], 'the server answers GET /patients/{id}/similar: give --patient ID, without --annotations (the server uses its own)');
+      if (target.kind === 'server') {
+        const server = target.server;
+        const id = (spec as { patient: string }).patient;
+        const params = new URLSearchParams({ top: String(top), ...(opts.method ? { method: opts.method } : {}), ...(opts.excludeSamePublication ? { excludeSamePublication: 'true' } : {}), ...(opts.explain ? { explain: 'true' } : {}) });
+        const r = await askServer(id, () => server.json('GET', `/patients/${encodeURIComponent(id)}/similar?${params}`));
+        if ('error' in r) process.exitCode = 1;
+        return print(opts.json, r);
+      }
+      const { store, ontology } = await openWithOntology(storeLocation(target));
       try {
         const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
         const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
         let failed = false;
-        for await (const r of similarAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
+        for await (const r of similarAll(ctx, spec, { top, method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
           if ('error' in r) failed = true;
           print(opts.json, r);
         }
@@ -81,8 +135,9 @@ export function register(program: Command): void {
   program
     .command('diagnose')
     .description('rank the diseases of phenotype.hpoa for a phenopacket or a list of HPO terms')
-    .requiredOption('--store <dir|url>', 'store directory or remote store URL (for the ontology and stored patients)')
-    .requiredOption('--annotations <file>', 'HPO disease annotations (phenotype.hpoa, either column format)')
+    .option('--store <dir|url>', 'store directory or remote store URL (for the ontology and stored patients)')
+    .option('--endpoint <url>', 'a running `harmonia serve` started with --annotations (http://host:port/sparql; POST /diagnose), or the SPARQL endpoint of a remote Harmonia store')
+    .option('--annotations <file>', 'HPO disease annotations (phenotype.hpoa, either column format; required unless --endpoint names a harmonia server, which has its own)')
     .option('--query <file...>', 'phenopacket files, folders, zips or JSON Lines')
     .option('--hpo <ids>', 'comma-separated HPO ids (prefix with - for excluded)')
     .option('--patient <id>', 'a patient already in the store')
@@ -97,19 +152,38 @@ export function register(program: Command): void {
     .option('--model <version>', 'with --method embedding|hybrid: the model version (default: the last trained)')
     .option('--json', 'one JSON line per query')
     .action(async (opts) => {
+      checkLocation(opts);
+      if (!opts.annotations && opts.endpoint === undefined) throw new CliError("required option '--annotations <file>' not specified (or --endpoint URL of a harmonia server started with --annotations)");
       if (opts.method === 'embedding' || opts.method === 'hybrid') return diagnoseByEmbedding(opts, print);
       const spec = querySpec(opts);
+      const top = topOf(opts.top);
+      const rank = rankOption(opts.rank);
+      requireFiles(...(opts.query ?? []), opts.annotations, opts.geneAnnotations, opts.vcf, opts.config);
       const useGenes = opts.genes || opts.vcf || opts.rank === 'genes';
-      const genesFile = opts.geneAnnotations ?? (useGenes ? findGenesFile(opts.annotations) : undefined);
+      const genesFile = opts.geneAnnotations ?? (useGenes && opts.annotations ? findGenesFile(opts.annotations) : undefined);
+      const unserved = (served?: ServeFile): string[] => [
+        ...(opts.query?.length ? ['--query'] : opts.patient ? ['--patient'] : []),
+        ...['vcf', 'config', 'report', 'model'].filter((k) => opts[k] !== undefined).map((k) => `--${k}`),
+        ...(served ? annotationsDiffer('--annotations', opts.annotations, served) : opts.annotations ? ['--annotations'] : []),
+        ...(served ? annotationsDiffer('--gene-annotations', genesFile, served) : opts.geneAnnotations ? ['--gene-annotations'] : []),
+      ];
+      const target = await readTarget('diagnose', opts, unserved, 'POST /diagnose takes --hpo terms and ranks with the annotations the server was started with (serve --annotations, --gene-annotations)');
+      if (target.kind === 'server') {
+        const body = { hpo: (spec as { hpo: string }).hpo.split(','), top, ...(opts.method ? { method: opts.method } : {}), ...(opts.genes !== undefined ? { genes: typeof opts.genes === 'string' ? opts.genes.split(',').map((g: string) => g.trim()).filter(Boolean) : true } : {}), ...(rank ? { rank } : {}) };
+        const r = await askServer('query', () => target.server.json('POST', '/diagnose', body));
+        if ('error' in r) process.exitCode = 1;
+        return print(opts.json, r);
+      }
+      if (!opts.annotations) throw new CliError(`--endpoint ${opts.endpoint}: not a harmonia server, so give --annotations FILE (phenotype.hpoa)`);
       if (useGenes && !genesFile) throw new CliError(`${opts.vcf ? '--vcf' : '--genes'} needs --gene-annotations FILE (genes_to_phenotype.txt)`);
       const evidenceGenes = await givenGenes(opts);
-      const { store, ontology } = await openWithOntology(opts.store);
+      const { store, ontology } = await openWithOntology(storeLocation(target));
       try {
         const hpoa = loadHpoa(opts.annotations, ontology);
         const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
         let failed = false;
         const answers = [];
-        for await (const r of diagnoseAll(ctx, spec, { top: int(opts.top, '--top'), method: opts.method, genes: Boolean(opts.genes), evidenceGenes, rank: rankOption(opts.rank) })) {
+        for await (const r of diagnoseAll(ctx, spec, { top, method: opts.method, genes: Boolean(opts.genes), evidenceGenes, rank })) {
           if ('error' in r) failed = true;
           print(opts.json, r);
           if (opts.report) answers.push(r);

@@ -4,6 +4,8 @@ import { CliError } from '../util.js';
 import { extraRoutes } from '../routes.js';
 import { federationRoutes } from '../../server/federation.js';
 import { collectOption, sitesFrom } from './federate.js';
+import { isRemoteLocation } from '../../store/index.js';
+import { writeServeFile } from '../served.js';
 
 export function register(program: Command): void {
   program
@@ -58,6 +60,8 @@ export function register(program: Command): void {
         mmeTokens: mmeTokens(opts.mmeToken ?? [], process.env.HARMONIA_MME_TOKENS),
         contact: { name: opts.contactName, href: opts.contactHref, ...(opts.contactInstitution ? { institution: opts.contactInstitution } : {}) },
       }, routes);
+      // Read-only commands given --store DIR find this server through the file and ask it (src/cli/served.ts).
+      if (!isRemoteLocation(opts.store)) writeServeFile(opts.store, { url: running.url, annotations: opts.annotations, geneAnnotations: opts.geneAnnotations });
       const workers = running.context.executor.health?.().size;
       process.stdout.write(`Harmonia serving ${opts.store} at ${running.url}/sparql (HPO ${running.context.ontology.version}, ${await running.context.store.size()} triples${workers ? `, ${workers} query workers` : ''})\n`);
       process.stdout.write(`Web interface at ${running.url}/\n`);

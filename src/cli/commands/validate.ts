@@ -17,7 +17,9 @@ export function register(program: Command): void {
         const report = await validateStore(store, ShapeValidator.fromFile(opts.shapes, { engine: 'reference' }));
         if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
         else {
-          process.stdout.write(`${report.patients} patients${report.records ? ` and ${report.records} records` : ''} checked: ${report.conforms ? 'all conform' : `${report.violations.length} violations in ${report.nonConforming} patients`}; ${report.quarantined} records in quarantine\n`);
+          const failed = report.failed.length ? `${report.failed.length} could not be validated, ` : '';
+          process.stdout.write(`${report.patients} patients${report.records ? ` and ${report.records} records` : ''} checked: ${report.conforms ? 'all conform' : `${failed}${report.violations.length} violations in ${report.nonConforming} patients`}; ${report.quarantined} records in quarantine\n`);
+          for (const f of report.failed.slice(0, 100)) process.stdout.write(`  ${f.patient}: ${f.reason}\n`);
           for (const v of report.violations.slice(0, 100)) process.stdout.write(`  ${v.patient}: ${v.focusNode} ${v.path ?? ''}: ${v.message}${v.value ? ` (value ${v.value})` : ''}\n`);
         }
         if (!report.conforms) process.exitCode = 1;
@@ -33,16 +35,24 @@ export async function validateStore(store: GraphStore, validator: ShapeValidator
   const records = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?r a <${HX}Record> ; <${HX}recordId> ?id } }`);
   const rows = [...patients, ...records];
   const violations: (Violation & { patient: string })[] = [];
+  /** Graphs the validator threw on: they cannot be said to conform, and the others are still checked. */
+  const failed: { patient: string; graph: string; reason: string }[] = [];
   const bad = new Set<string>();
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
     // One graph at a time: a remote store gets one request in flight, not hundreds.
     const graphs = [];
     for (const r of chunk) graphs.push(await store.graphQuads(r.g!));
-    for (const [k, list] of await validator.validateMany(graphs)) {
+    const result = await validator.validateEach(graphs);
+    for (const [k, list] of result.violations) {
       bad.add(chunk[k].id!);
       for (const v of list) violations.push({ patient: chunk[k].id!, ...v });
     }
+    for (const [k, reason] of result.failed) {
+      bad.add(chunk[k].id!);
+      failed.push({ patient: chunk[k].id!, graph: chunk[k].g!, reason });
+    }
   }
-  return { conforms: violations.length === 0, patients: patients.length, records: records.length, nonConforming: bad.size, violations, quarantined: (await store.quarantine()).length };
+  const conforms = violations.length === 0 && failed.length === 0;
+  return { conforms, patients: patients.length, records: records.length, nonConforming: bad.size, violations, failed, quarantined: (await store.quarantine()).length };
 }

@@ -144,6 +144,24 @@ describe('phenopacket ingest', () => {
     await expect(ingestPhenopackets(store, [P1])).rejects.toThrow(/no HPO in the store yet: pass --hpo/);
     await store.close();
   });
+
+  test('the same HPO again adds nothing, but brings back a vocabulary graph the store lost', async () => {
+    const store = await freshStore(dir.path);
+    const vocab = 'https://w3id.org/harmonia/graph/vocab';
+    const vocabSize = async (): Promise<number> => (await store.graphQuads(vocab)).length;
+    const full = await vocabSize();
+    expect(full).toBeGreaterThan(0);
+    expect(await ensureOntology(store, loadOntology(miniHpo))).toBe(false);
+    const generation = await store.generation();
+    expect(await ensureOntology(store, loadOntology(miniHpo))).toBe(false);
+    expect(await store.generation()).toBe(generation);
+    // What a kill between the ontology commit and the vocabulary commit left with older versions.
+    await store.commit({ replace: new Map([[vocab, []]]), add: [], rejected: [], accepted: [] });
+    expect(await vocabSize()).toBe(0);
+    expect(await ensureOntology(store, loadOntology(miniHpo))).toBe(false);
+    expect(await vocabSize()).toBe(full);
+    await store.close();
+  });
 });
 
 describe('duplicate ids in one run', () => {

@@ -75,6 +75,19 @@ describe('OxigraphStore persistence', () => {
     expect(readdirSync(join(path, 'segments')).filter((f) => f.endsWith('.nq'))).toHaveLength(1);
   });
 
+  test('a graph of a compacted segment, replaced after a restart, is replaced, in memory and on reload', async () => {
+    const path = join(dir.path, 's');
+    const s = await OxigraphStore.open(path, { create: true, write: true });
+    await s.commit(batch([[g(1), [q('a', 'old', g(1))]], [g(2), [q('b', 'kept', g(2))]]]));
+    s.compact();
+    await s.close();
+    const w = await OxigraphStore.open(path, { write: true });
+    await w.commit(batch([[g(1), [q('a', 'new', g(1))]]]));
+    expect(await values(w)).toEqual(['kept', 'new']);
+    await w.close();
+    expect(await values(await OxigraphStore.open(path))).toEqual(['kept', 'new']);
+  });
+
   test('one writer at a time; readers need no lock; a read-only store refuses writes', async () => {
     const path = join(dir.path, 's');
     const w = await OxigraphStore.open(path, { create: true, write: true });
