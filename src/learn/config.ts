@@ -133,9 +133,10 @@ const BASE: LearnConfig = {
   termPairs: 256,
   negatives: 64,
   learningRate: 1e-3,
-  // About 3 s per step on wasm for the three encoders together (bench/learn.ts): ~340 steps in the
-  // time limit, validated every 30 steps so early stopping has epochs to compare.
-  epochs: 12,
+  // About 2 s per step on wasm for the encoders of the semi-synthetic cohort together (phenotype,
+  // genotype, ECG, EEG; measured 2026-12-02): 480 steps fit the time limit, validated every 30 steps so
+  // early stopping has epochs to compare (at 12 epochs validation was still rising at the last one).
+  epochs: 16,
   stepsPerEpoch: 30,
   patience: 4,
   maxMinutes: 17,
