@@ -86,7 +86,10 @@ async function harmonizeFile(file: string, modality: string, referenceDir: strin
  */
 export async function embedRecordFile(model: Model, file: string, modality: string, referenceDir = process.cwd()): Promise<Float32Array> {
   if (!(QUERY_MODALITIES as readonly string[]).includes(modality)) throw new InputError(`--modality ${modality}: expected one of ${QUERY_MODALITIES.join(', ')}`);
-  if (modality === 'ecg' || modality === 'eeg') return embedRecordAsPatient(model, modality, await harmonizedSequences(file, modality, referenceDir));
+  if (modality === 'ecg' || modality === 'eeg') {
+    requireEncoder(model, modality);
+    return embedRecordAsPatient(model, modality, await harmonizedSequences(file, modality, referenceDir));
+  }
   if (modality === 'mri' || modality === 'oct') {
     const m = modality as ImagingModality;
     if (!model.imagingModalities.includes(m)) throw new InputError(`--modality ${m}: the model has no ${m} encoder (it learns ${model.recordModalities.join(', ') || 'no record modality'})`);

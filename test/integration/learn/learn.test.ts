@@ -48,7 +48,7 @@ describeWithData('train, embed and zero-shot classify on the real PhysioNet 2017
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { version: string };
     card = JSON.parse(readFileSync(join(storeDir, MODELS_DIR, out.version, 'model-card.json'), 'utf8')) as ModelCard;
-    expect(card).toMatchObject({ seed: 11, backend: { name: 'wasm' }, losses: { enabled: ['crossModal', 'views', 'alignment', 'ontology', 'reconstruction'] }, time: { steps: 75 } });
+    expect(card).toMatchObject({ seed: 11, backend: { name: 'wasm' }, losses: { enabled: ['crossModal', 'views', 'alignment', 'ontology', 'reconstruction', 'maskedVariants'] }, time: { steps: 75 } });
     expect(card.splits.records.train + card.splits.records.validation + card.splits.records.test).toBe(400);
     expect(card.splits.records.test).toBeGreaterThan(50);
     expect(card.history).toHaveLength(3);

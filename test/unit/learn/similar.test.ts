@@ -50,6 +50,8 @@ beforeAll(async () => {
     name: 'unit', dim: 8, phenotype: { batch: 4, maxTerms: 4, attention: 4 },
     signals: { ecg: { downsample: 10, patch: 10, dModel: 8, layers: 1, heads: 2, mlp: 8, batch: 2 }, eeg: null },
     termPairs: 4, negatives: 2, epochs: 1, stepsPerEpoch: 2, patience: 1,
+    // No genomic encoder: a stored patient's vector is then its phenotypes' (and ECG's) alone, which the cosine-1 checks rely on.
+    genotype: null,
   });
   version = (await train({ storeDir: dir, config, seed: 3, backend: 'cpu', software: 'harmonia test', log: quiet })).version;
   await embedStore({ storeDir: dir, backend: 'cpu', log: quiet });
@@ -165,7 +167,9 @@ describe('similar --method embedding|hybrid', () => {
       return 'error' in r ? r.error : 'no error';
     };
     expect(await err({ record: ecgFile, modality: 'eeg' })).toMatch(/--modality eeg: the model has no eeg encoder \(it learns ecg\)/);
-    expect(await err({ record: ecgFile, modality: 'mri' })).toMatch(/--modality mri: expected ecg or eeg/);
+    expect(await err({ record: ecgFile, modality: 'xray' })).toMatch(/--modality xray: expected one of ecg, eeg, mri, oct, vcf, maf/);
+    // An ECG header given as an MRI: the imaging reader's own error, naming the file.
+    expect(await err({ record: ecgFile, modality: 'mri' })).toMatch(/ecg-a\.hea.*not a DICOM file/);
     expect(await err({ record: ecgFile, modality: 'ecg' }, 'hybrid')).toMatch(/--method hybrid needs an observed HPO term/);
     expect(await err({ patient: 'P-X' })).toMatch(/unknown patient 'P-X'/);
     expect(await err({ hpo: 'HP:9999999' })).toMatch(/empty profile: no HPO term of the query is in the model's vocabulary/);
