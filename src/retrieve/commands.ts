@@ -1,8 +1,8 @@
 import { InputError } from '../model/errors.js';
 import type { Ontology } from '../ontology/index.js';
 import { DEFAULT_DIAGNOSIS_METHOD, DIAGNOSIS_METHODS, DiseaseModel, type DiagnosisMethod, type GeneScore } from './diagnose.js';
-import { DiagnosisEvaluation, EVALUATION_MODES, evaluateHeldOut, geneScores, type Calibration, type EvaluationMode, type RankTarget, type SplitName } from './heldout.js';
-import { posterior, type TermEvidence } from './likelihood.js';
+import { DiagnosisEvaluation, EVALUATION_MODES, evaluateHeldOut, geneScores, type Calibration, type EquivalentIdSummary, type EvaluationMode, type RankTarget, type SplitName } from './heldout.js';
+import { conditionedTemperature, posterior, type TermEvidence } from './likelihood.js';
 import { evaluateRetrievalMetrics, type RankingMetrics } from './evaluate.js';
 import type { Hpoa } from './hpoa.js';
 import { icFromAnnotations, icFromProfiles, type InformationContent } from './ic.js';
@@ -140,6 +140,8 @@ export interface DiseaseResult {
   against?: TermEvidence[];
   /** All frequent features of the disease that the query does not mention: how many, and their summed contribution. */
   notInQuery?: { count: number; contribution: number };
+  /** Other ids of the same disease (OMIM, ORPHA, DECIPHER entries), ranked once under this one. */
+  equivalents?: string[];
 }
 
 export interface DiagnoseResult {
@@ -180,24 +182,33 @@ function diagnoseBayes(ctx: DiagnosisContext, profile: PatientProfile, options: 
   const lm = model.likelihood;
   const top = checkTop(options.top ?? 10);
   const { scores, stats } = lm.scoreAll(profile);
+  // Equivalent ids (the OMIM, ORPHA and DECIPHER entries of one disease) compete as one disease.
+  const classes = model.classes;
+  const perClass = classes.collapse(scores);
   const given = options.genes && model.hasGenes ? [...new Set(profile.genes.map((g) => g.toUpperCase()))] : [];
-  const candidates = given.length ? model.geneCandidates(given) : undefined;
+  const candidates = given.length ? model.geneClassCandidates(given) : undefined;
   const conditioned = candidates?.some((c) => c === 1) ?? false;
   if (given.length && !conditioned) warnings.push(`no disease of the given genes (${given.slice(0, 5).join(', ')}${given.length > 5 ? ', ...' : ''}) in the annotations: ranked over all diseases`);
   const n = candidates ? candidates.reduce((s, c) => s + c, 0) : 0;
   const geneNames = given.length > 5 ? `${given.length} given genes` : given.join(', ');
-  const prior = conditioned ? `uniform over the ${n} diseases of ${geneNames} (others: 0)` : `uniform over ${model.size} diseases`;
-  const post = posterior(scores, lm.params.temperature, conditioned ? candidates : undefined);
-  const order = rankOrder(scores, conditioned ? candidates : undefined, top);
-  const results = order.map((i) => diseaseResult(model, i, scores[i], post[i], lm.scoreDisease(i, stats).evidence));
+  const once = classes.size < model.size ? ` (${model.size} ids; equivalent OMIM, ORPHA and DECIPHER ids count once)` : '';
+  const prior = conditioned ? `uniform over the ${n} diseases of ${geneNames} (others: 0)` : `uniform over ${classes.size} diseases${once}`;
+  const temperature = conditionedTemperature(lm.params, conditioned ? given.length : 0);
+  const post = posterior(perClass, temperature, conditioned ? candidates : undefined);
+  const order = rankOrder(perClass, conditioned ? candidates : undefined, top);
+  const results = order.map((c) => {
+    const i = classes.bestMember(c, scores);
+    const others = classes.members[c].filter((d) => d !== i).map((d) => model.ids[d]);
+    return { ...diseaseResult(model, i, scores[i], post[c], lm.scoreDisease(i, stats).evidence), ...(others.length ? { equivalents: others } : {}) };
+  });
   const rankedGenes = options.rank === 'genes' && !conditioned
-    ? { genes: rankGenesBayes(model, scores, lm.params.temperature, top, given) }
-    : conditioned && (options.rank === 'genes' || options.evidenceGenes?.length) ? { genes: givenGenesBayes(model, scores, post, top, given) } : {};
+    ? { genes: rankGenesBayes(model, scores, perClass, lm.params.temperature, top, given) }
+    : conditioned && (options.rank === 'genes' || options.evidenceGenes?.length) ? { genes: givenGenesBayes(model, scores, perClass, post, top, given) } : {};
   return {
     query: id,
     method: 'bayes-lr' + (options.genes && model.hasGenes ? '+genes' : ''),
-    prior: options.rank === 'genes' && !conditioned ? `${prior}; genes: uniform over genes, then over each gene's diseases` : prior,
-    temperature: lm.params.temperature,
+    prior: options.rank === 'genes' && !conditioned ? `${prior}; genes: the posterior of their diseases, a disease of several genes shared among them` : prior,
+    temperature,
     ...(options.rank ? { rank: options.rank } : {}),
     results,
     ...rankedGenes,
@@ -229,9 +240,12 @@ function diseaseResult(model: DiseaseModel, i: number, score: number, probabilit
   };
 }
 
-/** Genes ranked by the mean calibrated LR of their diseases, with a probability under a uniform prior over the ranked genes. */
-function rankGenesBayes(model: DiseaseModel, scores: Float64Array, temperature: number, k: number, only?: string[]): GeneScore[] {
-  const g = geneScores(model, scores, 'bayes-lr', temperature);
+/**
+ * Genes ranked by their posterior (the summed posterior of their diseases, geneScores), with the
+ * probability renormalised over the ranked genes (the cause is a gene of genes_to_phenotype).
+ */
+function rankGenesBayes(model: DiseaseModel, scores: Float64Array, perClass: Float64Array, temperature: number, k: number, only?: string[]): GeneScore[] {
+  const g = geneScores(model, perClass, 'bayes-lr', temperature);
   const keep = only?.length ? new Set(only) : undefined;
   const idx = g.genes.map((_, i) => i).filter((i) => !keep || keep.has(g.genes[i]));
   let top = -Infinity;
@@ -252,17 +266,20 @@ function rankGenesBayes(model: DiseaseModel, scores: Float64Array, temperature: 
  * disease, with the share of the posterior (uniform over the given genes' diseases) its diseases hold,
  * so the gene list agrees with the disease list above it.
  */
-function givenGenesBayes(model: DiseaseModel, scores: Float64Array, post: Float64Array, k: number, given: string[]): GeneScore[] {
+function givenGenesBayes(model: DiseaseModel, scores: Float64Array, perClass: Float64Array, post: Float64Array, k: number, given: string[]): GeneScore[] {
   const out: GeneScore[] = [];
+  const { genes, classes } = model.geneClasses;
+  const position = new Map(genes.map((g, i) => [g, i]));
   for (const gene of given) {
-    const ds = model.geneDiseases.get(gene);
-    if (!ds?.length) continue;
-    let best = ds[0];
+    const cs = classes[position.get(gene) ?? -1];
+    if (!cs?.length) continue;
+    let top = cs[0];
     let mass = 0;
-    for (const d of ds) {
-      if (scores[d] > scores[best]) best = d;
-      mass += post[d];
+    for (const c of cs) {
+      if (perClass[c] > perClass[top]) top = c;
+      mass += post[c];
     }
+    const best = model.classes.bestMember(top, scores);
     out.push({ gene, score: round4(scores[best]), probability: round4(Math.min(1, mass)), disease: model.ids[best], label: model.labels[best] });
   }
   return out.sort((a, b) => b.score - a.score || a.gene.localeCompare(b.gene)).slice(0, k);
@@ -289,6 +306,7 @@ export type DiagnosisEvaluationResult = EvaluationResult & {
   split: SplitName;
   splitQueries: { tune: number; test: number };
   heldOutAnnotations?: { queries: number; rowsDropped: number; diagnosesWithoutAnnotations: number };
+  equivalentIds: EquivalentIdSummary;
   calibration?: Calibration;
 };
 
@@ -311,7 +329,7 @@ export function evaluateDiagnosis(
   if ((options.rank === 'genes' || options.genes) && !ctx.model.hasGenes) throw new InputError('gene evidence or gene ranking needs gene annotations (genes_to_phenotype)');
   const ev = new DiagnosisEvaluation(ctx.ontology, ctx.model.hpoa, queries, mode, { diseaseGenes: diseaseGenesOf(ctx.model) });
   const m = evaluateHeldOut(ev, queries, { method, genes: options.genes, rank: options.rank, split: options.split });
-  return { ...pick(m), mode: m.mode, rank: m.rank, split: m.split, splitQueries: m.splitQueries, ...(m.heldOutAnnotations ? { heldOutAnnotations: m.heldOutAnnotations } : {}), ...(m.calibration ? { calibration: m.calibration } : {}) };
+  return { ...pick(m), mode: m.mode, rank: m.rank, split: m.split, splitQueries: m.splitQueries, ...(m.heldOutAnnotations ? { heldOutAnnotations: m.heldOutAnnotations } : {}), equivalentIds: m.equivalentIds, ...(m.calibration ? { calibration: m.calibration } : {}) };
 }
 
 /** disease id -> gene symbols, back from a model's gene index. */

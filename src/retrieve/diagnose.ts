@@ -1,4 +1,5 @@
 import type { Ontology } from '../ontology/index.js';
+import { DiseaseClasses, equivalentPairs } from './equivalence.js';
 import type { DiseaseTerm, Hpoa } from './hpoa.js';
 import { icFromAnnotations, type InformationContent } from './ic.js';
 import { LikelihoodModel, type LikelihoodParameters } from './likelihood.js';
@@ -44,6 +45,8 @@ export interface DiseaseScore {
   disease: string;
   label: string;
   score: number;
+  /** Other ids of the same disease (its OMIM, ORPHA or DECIPHER entries), ranked once under the best-scoring one. */
+  equivalents?: string[];
 }
 
 /** A candidate gene with the best disease it explains. */
@@ -76,15 +79,20 @@ export class DiseaseModel {
   private readonly noiseFloor: number;
   private readonly explicitOnlyForExcluded: boolean;
   private readonly diseaseTerms: DiseaseTerm[][];
+  /** Aspect C annotations (onset) per disease, for bayes-lr's onset evidence. */
+  readonly diseaseCourse: DiseaseTerm[][];
   private readonly likelihoodParams: Partial<LikelihoodParameters>;
   private likelihood_?: LikelihoodModel;
   /** Gene symbol (upper case) -> disease indices. */
   readonly geneDiseases: ReadonlyMap<string, readonly number[]>;
+  /** Equivalent ids (OMIM, ORPHA, DECIPHER entries of one disease) grouped: rankings list each class once. */
+  readonly classes: DiseaseClasses;
+  private readonly position: Map<string, number>;
 
   constructor(
     readonly ontology: Ontology,
     readonly hpoa: Hpoa,
-    options: { ic?: InformationContent; diseaseGenes?: Map<string, string[]>; defaultFrequency?: number; excludedEvidence?: boolean; minAbsence?: number; noiseFloor?: number; explicitOnlyForExcluded?: boolean; likelihood?: Partial<LikelihoodParameters> } = {},
+    options: { ic?: InformationContent; diseaseGenes?: Map<string, string[]>; equivalents?: boolean; defaultFrequency?: number; excludedEvidence?: boolean; minAbsence?: number; noiseFloor?: number; explicitOnlyForExcluded?: boolean; likelihood?: Partial<LikelihoodParameters> } = {},
   ) {
     this.likelihoodParams = options.likelihood ?? {};
     this.excludedEvidence = options.excludedEvidence ?? true;
@@ -96,6 +104,7 @@ export class DiseaseModel {
     const diseases = [...hpoa.diseases.values()].filter((d) => d.terms.some((t) => !t.excluded && ontology.indexOf(t.id) >= 0));
     this.ids = diseases.map((d) => d.id);
     this.diseaseTerms = diseases.map((d) => d.terms);
+    this.diseaseCourse = diseases.map((d) => d.course ?? []);
     this.labels = diseases.map((d) => d.label);
     const profiles: PatientProfile[] = diseases.map((d) => ({
       id: d.id,
@@ -143,6 +152,8 @@ export class DiseaseModel {
     this.genes = new Map();
     this.geneDiseases = this.genes;
     const position = new Map(this.ids.map((id, i) => [id, i]));
+    this.position = position;
+    this.classes = new DiseaseClasses(this.ids, options.equivalents === false ? [] : equivalentPairs(hpoa, options.diseaseGenes));
     for (const [disease, symbols] of options.diseaseGenes ?? []) {
       const di = position.get(disease);
       if (di === undefined) continue;
@@ -164,7 +175,7 @@ export class DiseaseModel {
 
   /** The `bayes-lr` model over the same diseases, in the same order (built on first use). */
   get likelihood(): LikelihoodModel {
-    return (this.likelihood_ ??= new LikelihoodModel(this.ontology, this.diseaseTerms, this.ic, this.likelihoodParams));
+    return (this.likelihood_ ??= new LikelihoodModel(this.ontology, this.diseaseTerms, this.ic, this.likelihoodParams, this.diseaseCourse));
   }
 
   /** 1 for the diseases linked to any of the genes. */
@@ -197,6 +208,7 @@ export class DiseaseModel {
    * gene evidence itself): with a VCF's candidate genes, the gene behind the likeliest disease first.
    */
   rankGenes(profile: PatientProfile, method: DiagnosisMethod, k: number, candidates: readonly string[]): GeneScore[] {
+    // Best disease per gene: duplicates of one disease do not change a maximum, so no collapsing needed.
     const scores = this.scoreAll(profile, method, { genes: true });
     const out: GeneScore[] = [];
     for (const symbol of new Set(candidates.map((c) => c.toUpperCase()))) {
@@ -207,13 +219,22 @@ export class DiseaseModel {
     return out.sort((a, b) => b.score - a.score || a.gene.localeCompare(b.gene)).slice(0, k);
   }
 
+  /** The top k diseases, equivalent ids collapsed: each class once, under its best-scoring id. */
   rank(profile: PatientProfile, method: DiagnosisMethod, k: number, options: { genes?: boolean } = {}): DiseaseScore[] {
     const scores = this.scoreAll(profile, method, options);
+    const perClass = this.classes.collapse(scores);
     // topK keeps only positive scores; log-LRs can be negative, so shift them for selection.
     let min = Infinity;
-    for (const s of scores) if (s < min) min = s;
-    const shifted = min <= 0 ? scores.map((s) => s - min + 1) : scores;
-    return topK(shifted, k).map((i) => ({ disease: this.ids[i], label: this.labels[i], score: Math.round(scores[i] * 1e4) / 1e4 }));
+    for (const s of perClass) if (s < min) min = s;
+    const shifted = min <= 0 ? perClass.map((s) => s - min + 1) : perClass;
+    return topK(shifted, k).map((c) => this.classResult(c, scores));
+  }
+
+  /** A class as a ranked disease: the best-scoring member, the others as equivalents. */
+  classResult(c: number, scores: Float64Array): DiseaseScore {
+    const i = this.classes.bestMember(c, scores);
+    const others = this.classes.members[c].filter((d) => d !== i).map((d) => this.ids[d]);
+    return { disease: this.ids[i], label: this.labels[i], score: Math.round(scores[i] * 1e4) / 1e4, ...(others.length ? { equivalents: others } : {}) };
   }
 
   private logLikelihoodRatios(profile: PatientProfile): Float64Array {
@@ -282,7 +303,33 @@ export class DiseaseModel {
   }
 
   indexOfDisease(id: string): number {
-    return this.ids.indexOf(id);
+    return this.position.get(id) ?? -1;
+  }
+
+  /** The class of a disease id, or -1 when it is not annotated. */
+  classOfDisease(id: string): number {
+    const i = this.indexOfDisease(id);
+    return i < 0 ? -1 : this.classes.ofDisease[i];
+  }
+
+  private geneClasses_?: { genes: string[]; classes: number[][]; genesPerClass: Int32Array };
+
+  /**
+   * Genes by their disease classes (each class once, however many of its ids the gene is linked to),
+   * and how many distinct genes each class is linked to; genes sorted.
+   */
+  get geneClasses(): { genes: string[]; classes: number[][]; genesPerClass: Int32Array } {
+    if (this.geneClasses_) return this.geneClasses_;
+    const genes = [...this.genes.keys()].sort();
+    const classes = genes.map((g) => [...new Set(this.genes.get(g)!.map((d) => this.classes.ofDisease[d]))].sort((x, y) => x - y));
+    const genesPerClass = new Int32Array(this.classes.size);
+    for (const cs of classes) for (const c of cs) genesPerClass[c]++;
+    return (this.geneClasses_ = { genes, classes, genesPerClass });
+  }
+
+  /** 1 for the classes with a disease linked to any of the genes. */
+  geneClassCandidates(genes: readonly string[]): Uint8Array {
+    return this.classes.anyMember(this.geneCandidates(genes));
   }
 }
 

@@ -161,10 +161,10 @@ export function evaluateDiagnosisMetrics(
   options: { method: DiagnosisMethod; genes?: boolean },
 ): RankingMetrics {
   const acc = new Accumulator();
-  const position = new Map(model.ids.map((id, i) => [id, i]));
-  const relevant = new Uint8Array(model.size);
+  // Equivalent ids of the diagnosis (its ORPHA or DECIPHER entry) count as the diagnosis; each disease ranks once.
+  const relevant = new Uint8Array(model.classes.size);
   for (const q of queries) {
-    const targets = q.diseases.map((d) => position.get(d)).filter((i): i is number => i !== undefined);
+    const targets = q.diseases.map((d) => model.classOfDisease(d)).filter((c) => c >= 0);
     if (targets.length === 0) {
       acc.skip(q.diseases.length ? 'diagnosis not in annotations' : 'no diagnosis');
       continue;
@@ -175,7 +175,7 @@ export function evaluateDiagnosisMetrics(
     }
     relevant.fill(0);
     for (const t of targets) relevant[t] = 1;
-    const scores = model.scoreAll(q, options.method, { genes: options.genes });
+    const scores = model.classes.collapse(model.scoreAll(q, options.method, { genes: options.genes }));
     acc.addPosition(rankPosition(scores, relevant)!);
   }
   return acc.result(options.method + (options.genes ? '+genes' : ''));

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Ontology } from '../ontology/index.js';
 import { DiseaseModel, OUTSIDE_GENES, type DiagnosisMethod } from './diagnose.js';
 import { Accumulator, rankPosition, type RankingMetrics } from './evaluate.js';
-import type { DiseaseTerm, Hpoa } from './hpoa.js';
+import type { DiseaseAnnotation, DiseaseTerm, Hpoa } from './hpoa.js';
 import { icFromAnnotations } from './ic.js';
-import { posterior, type LikelihoodParameters } from './likelihood.js';
+import { conditionedTemperature, posterior, type LikelihoodParameters } from './likelihood.js';
 import type { PatientProfile } from './profile.js';
 
 // Leave-disease-out evaluation of disease and gene ranking (issue 13). For each query, nothing
@@ -13,6 +13,7 @@ import type { PatientProfile } from './profile.js';
 // - annotations: the rows of phenotype.hpoa whose every reference is a publication of a patient with
 //   the query's diagnosis (or of the query itself) are dropped from the diseases they belong to
 //   (HPO curates many rows from the very papers phenopacket-store encodes), for that query only;
+//   phenotype rows and course (onset) rows alike;
 // - corpus statistics (IC, term base rates): from the annotations without the rows citing any
 //   evaluation patient's publication, one corpus for all queries;
 // - constants: the defaults of LIKELIHOOD_DEFAULTS (and the calibration temperature) were chosen on
@@ -74,7 +75,22 @@ export interface HeldOutMetrics extends RankingMetrics {
   splitQueries: { tune: number; test: number };
   /** Evaluated queries whose diagnosis had annotation rows from its own papers dropped, and how many lost all. */
   heldOutAnnotations?: { queries: number; rowsDropped: number; diagnosesWithoutAnnotations: number };
+  /** Equivalent ids ranked as one disease: annotated ids, classes, pairs by the evidence that joined them. */
+  equivalentIds: EquivalentIdSummary;
   calibration?: Calibration;
+}
+
+export interface EquivalentIdSummary {
+  diseases: number;
+  classes: number;
+  pairs: { name: number; 'gene-and-name': number };
+}
+
+/** How many ids the model's equivalence classes joined. */
+export function equivalentIdSummary(model: DiseaseModel): EquivalentIdSummary {
+  const pairs = { name: 0, 'gene-and-name': 0 };
+  for (const p of model.classes.pairs) pairs[p.reason]++;
+  return { diseases: model.size, classes: model.classes.size, pairs };
 }
 
 export interface HeldOutOptions {
@@ -99,7 +115,7 @@ export class DiagnosisEvaluation {
     readonly hpoa: Hpoa,
     queries: readonly PatientProfile[],
     readonly mode: EvaluationMode,
-    options: { diseaseGenes?: Map<string, string[]>; likelihood?: Partial<LikelihoodParameters> } = {},
+    options: { diseaseGenes?: Map<string, string[]>; likelihood?: Partial<LikelihoodParameters>; equivalents?: boolean } = {},
   ) {
     const all = new Set<string>();
     for (const q of queries) {
@@ -111,14 +127,14 @@ export class DiagnosisEvaluation {
       }
     }
     for (const d of hpoa.diseases.values()) {
-      for (const t of d.terms) for (const r of t.references ?? []) if (all.has(r)) {
+      for (const t of [...d.terms, ...(d.course ?? [])]) for (const r of t.references ?? []) if (all.has(r)) {
         const set = this.diseasesByPublication.get(r) ?? new Set<string>();
         set.add(d.id);
         this.diseasesByPublication.set(r, set);
       }
     }
     const ic = mode === 'leave-disease-out' ? icFromAnnotations(ontology, withoutPublications(hpoa, all)) : undefined;
-    this.model = new DiseaseModel(ontology, hpoa, { ic, diseaseGenes: options.diseaseGenes, likelihood: options.likelihood });
+    this.model = new DiseaseModel(ontology, hpoa, { ic, diseaseGenes: options.diseaseGenes, likelihood: options.likelihood, equivalents: options.equivalents });
     this.position = new Map(this.model.ids.map((id, i) => [id, i]));
   }
 
@@ -131,6 +147,15 @@ export class DiagnosisEvaluation {
 
   /** The annotation lists that change for this query (disease index -> remaining rows). */
   reducedAnnotations(q: PatientProfile): Map<number, DiseaseTerm[]> {
+    return this.reduced(q, (d) => d.terms);
+  }
+
+  /** The course (onset) annotation lists that change for this query. */
+  reducedCourse(q: PatientProfile): Map<number, DiseaseTerm[]> {
+    return this.reduced(q, (d) => d.course ?? []);
+  }
+
+  private reduced(q: PatientProfile, rows: (d: DiseaseAnnotation) => DiseaseTerm[]): Map<number, DiseaseTerm[]> {
     const out = new Map<number, DiseaseTerm[]>();
     if (this.mode !== 'leave-disease-out') return out;
     const pubs = this.forbidden(q);
@@ -139,21 +164,21 @@ export class DiagnosisEvaluation {
     for (const id of touched) {
       const i = this.position.get(id);
       if (i === undefined) continue;
-      const terms = this.hpoa.diseases.get(id)!.terms;
-      const kept = terms.filter((t) => !citesOnly(t, pubs));
-      if (kept.length < terms.length) out.set(i, kept);
+      const all = rows(this.hpoa.diseases.get(id)!);
+      const kept = all.filter((t) => !citesOnly(t, pubs));
+      if (kept.length < all.length) out.set(i, kept);
     }
     return out;
   }
 
   /** Disease scores for one query, with this query's held-out annotations (and gene evidence when asked). */
-  scores(q: PatientProfile, method: DiagnosisMethod, genes = false, reduced = this.reducedAnnotations(q)): Float64Array {
+  scores(q: PatientProfile, method: DiagnosisMethod, genes = false, reduced = this.reducedAnnotations(q), course = this.reducedCourse(q)): Float64Array {
     if (method === 'bayes-lr') {
       const { scores, stats } = this.model.likelihood.scoreAll(q);
       let shift = 0;
       const replaced: [number, number][] = [];
-      for (const [i, terms] of reduced) {
-        const r = this.model.likelihood.replaceDisease(i, terms, stats);
+      for (const i of new Set([...reduced.keys(), ...(stats.onset ? course.keys() : [])])) {
+        const r = this.model.likelihood.replaceDisease(i, reduced.get(i) ?? this.hpoa.diseases.get(this.model.ids[i])!.terms, stats, course.get(i));
         replaced.push([i, r.score]);
         shift += r.shift;
       }
@@ -183,23 +208,32 @@ function conditionScores(scores: Float64Array, candidates: Uint8Array): void {
   for (let d = 0; d < scores.length; d++) if (!candidates[d]) scores[d] -= OUTSIDE_GENES;
 }
 
-/** Gene scores from disease scores: log10 of the mean calibrated LR of each gene's diseases (uniform prior within a gene). */
-export function geneScores(model: DiseaseModel, diseaseScores: Float64Array, method: DiagnosisMethod, temperature: number): { genes: string[]; scores: Float64Array } {
-  const genes = [...model.geneDiseases.keys()].sort();
+/**
+ * Gene scores from per-class disease scores (DiseaseModel.classes). bayes-lr: log10 of the gene's
+ * posterior, P(g) = sum over its disease classes c of P(c) / (genes linked to c), with P(c) the
+ * calibrated posterior under a uniform prior over disease classes: the gene is causal when one of its
+ * diseases is the diagnosis (a disease of several genes shares its mass among them). The other
+ * methods: the best disease per gene.
+ */
+export function geneScores(model: DiseaseModel, classScores: Float64Array, method: DiagnosisMethod, temperature: number): { genes: string[]; scores: Float64Array } {
+  const { genes, classes, genesPerClass } = model.geneClasses;
   const scores = new Float64Array(genes.length);
-  genes.forEach((g, i) => {
-    const ds = model.geneDiseases.get(g)!;
-    if (method !== 'bayes-lr') {
+  if (method !== 'bayes-lr') {
+    classes.forEach((cs, i) => {
       let best = -Infinity;
-      for (const d of ds) if (diseaseScores[d] > best) best = diseaseScores[d];
+      for (const c of cs) if (classScores[c] > best) best = classScores[c];
       scores[i] = best;
-      return;
-    }
-    let top = -Infinity;
-    for (const d of ds) top = Math.max(top, temperature * diseaseScores[d]);
-    let sum = 0;
-    for (const d of ds) sum += 10 ** (temperature * diseaseScores[d] - top);
-    scores[i] = top + Math.log10(sum / ds.length);
+    });
+    return { genes, scores };
+  }
+  let top = -Infinity;
+  for (const s of classScores) if (s > top) top = s;
+  let z = 0;
+  for (const s of classScores) z += 10 ** (temperature * (s - top));
+  classes.forEach((cs, i) => {
+    let mass = 0;
+    for (const c of cs) mass += 10 ** (temperature * (classScores[c] - top)) / genesPerClass[c];
+    scores[i] = Math.log10(mass / z);
   });
   return { genes, scores };
 }
@@ -209,19 +243,22 @@ export function evaluateHeldOut(ev: DiagnosisEvaluation, queries: readonly Patie
   const rank = options.rank ?? 'diseases';
   const split = options.split ?? (ev.mode === 'leave-disease-out' ? 'test' : 'all');
   const model = ev.model;
-  const temperature = model.likelihood.params.temperature;
+  const { temperature, geneTemperature } = model.likelihood.params;
   const acc = new Accumulator();
   const splitQueries = { tune: 0, test: 0 };
   const held = { queries: 0, rowsDropped: 0, diagnosesWithoutAnnotations: 0 };
   const pairs: { p: number; hit: boolean }[] = [];
   let logLik = 0;
   let calibrated = 0;
-  const geneIndex = rank === 'genes' ? new Map(geneScores(model, new Float64Array(model.size), options.method, temperature).genes.map((g, i) => [g, i])) : undefined;
+  const classes = model.classes;
+  const geneIndex = rank === 'genes' ? new Map(model.geneClasses.genes.map((g, i) => [g, i])) : undefined;
   for (const q of queries) {
     const s = querySplit(q);
     if (s) splitQueries[s]++;
     if (split !== 'all' && s !== split) continue;
-    const targets = q.diseases.map((d) => model.indexOfDisease(d)).filter((i) => i >= 0);
+    // The diagnosis and its equivalent ids (ORPHA, DECIPHER entries of the same disease) are one class.
+    const targetDiseases = q.diseases.map((d) => model.indexOfDisease(d)).filter((i) => i >= 0);
+    const targets = [...new Set(targetDiseases.map((d) => classes.ofDisease[d]))];
     if (q.diseases.length === 0) {
       acc.skip('no diagnosis');
       continue;
@@ -240,29 +277,30 @@ export function evaluateHeldOut(ev: DiagnosisEvaluation, queries: readonly Patie
       continue;
     }
     const reduced = ev.reducedAnnotations(q);
-    if (targets.some((t) => reduced.has(t))) {
+    if (targetDiseases.some((t) => reduced.has(t))) {
       held.queries++;
-      for (const t of targets) {
+      for (const t of targetDiseases) {
         const r = reduced.get(t);
         if (!r) continue;
         held.rowsDropped += ev.hpoa.diseases.get(model.ids[t])!.terms.length - r.length;
         if (!r.some((x) => !x.excluded && ev.ontology.indexOf(x.id) >= 0)) held.diagnosesWithoutAnnotations++;
       }
     }
-    const diseaseScores = ev.scores(q, options.method, options.genes && rank === 'diseases', reduced);
-    let scores = diseaseScores;
+    const classScores = classes.collapse(ev.scores(q, options.method, options.genes && rank === 'diseases', reduced));
+    let scores = classScores;
     let relevantIdx = targets;
     if (rank === 'genes') {
-      scores = geneScores(model, diseaseScores, options.method, temperature).scores;
+      scores = geneScores(model, classScores, options.method, temperature).scores;
       relevantIdx = geneTargets;
     }
     const relevant = new Uint8Array(scores.length);
     for (const t of relevantIdx) relevant[t] = 1;
     acc.addPosition(rankPosition(scores, relevant)!);
     if (options.method === 'bayes-lr') {
-      const candidates = options.genes && rank === 'diseases' ? model.geneCandidates(q.genes) : undefined;
+      const candidates = options.genes && rank === 'diseases' ? model.geneClassCandidates(q.genes) : undefined;
       const useCandidates = candidates?.some((c) => c === 1) ? candidates : undefined;
-      const post = posterior(rank === 'genes' ? scores.map((x) => x / temperature) : scores, temperature, useCandidates);
+      const tau = conditionedTemperature(model.likelihood.params, useCandidates ? new Set(q.genes.map((g) => g.toUpperCase())).size : 0);
+      const post = rank === 'genes' ? posterior(scores.map((x) => x / temperature), temperature) : posterior(scores, tau, useCandidates);
       let pTrue = 0;
       for (const t of relevantIdx) pTrue += post[t];
       logLik += Math.log(Math.max(pTrue, 1e-300));
@@ -271,7 +309,9 @@ export function evaluateHeldOut(ev: DiagnosisEvaluation, queries: readonly Patie
     }
   }
   const base = acc.result(options.method + (options.genes && rank === 'diseases' ? '+genes' : ''));
-  const prior = rank === 'genes' ? 'uniform over genes, uniform over each gene\'s diseases' : options.genes ? 'uniform over the diseases of the given genes' : `uniform over ${model.size} diseases`;
+  const prior = rank === 'genes'
+    ? `uniform over ${classes.size} diseases (equivalent ids once), a disease's mass shared among its genes, over the genes ranked`
+    : options.genes ? `uniform over the diseases of the given genes (equivalent ids once); temperature ${geneTemperature} for one gene, ${temperature} otherwise` : `uniform over ${classes.size} diseases (equivalent ids once)`;
   return {
     ...base,
     mode: ev.mode,
@@ -279,7 +319,8 @@ export function evaluateHeldOut(ev: DiagnosisEvaluation, queries: readonly Patie
     split,
     splitQueries,
     ...(ev.mode === 'leave-disease-out' && rank === 'diseases' ? { heldOutAnnotations: held } : {}),
-    ...(options.method === 'bayes-lr' && calibrated ? { calibration: reliability(pairs, temperature, prior, logLik / calibrated) } : {}),
+    equivalentIds: equivalentIdSummary(model),
+    ...(options.method === 'bayes-lr' && calibrated ? { calibration: reliability(pairs, options.genes && rank === 'diseases' ? geneTemperature : temperature, prior, logLik / calibrated) } : {}),
   };
 }
 

@@ -23,6 +23,11 @@ export interface DiseaseAnnotation {
   label: string;
   /** Phenotypic abnormality annotations (aspect P) after id normalisation. */
   terms: DiseaseTerm[];
+  /**
+   * Clinical course annotations (aspect C rows: onset, progression, mortality) and the onset column
+   * of the phenotype rows, each with its references; absent when the file gives none.
+   */
+  course?: DiseaseTerm[];
 }
 
 export interface HpoaIssue {
@@ -89,6 +94,7 @@ export function parseHpoa(text: string, file = 'phenotype.hpoa', ontology?: Onto
   let version = 'unknown';
   let columns: Map<string, number> | undefined;
   const diseases = new Map<string, DiseaseAnnotation>();
+  const course = new Map<string, DiseaseTerm[]>();
   const issues: HpoaIssue[] = [];
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n];
@@ -107,9 +113,14 @@ export function parseHpoa(text: string, file = 'phenotype.hpoa', ontology?: Onto
       continue;
     }
     if (!columns) throw new InputError('data before the header line (expected a DatabaseID / database_id header)', file, `line ${n + 1}`);
-    parseRow(cells, columns, n + 1, diseases, issues, ontology);
+    parseRow(cells, columns, n + 1, diseases, course, issues, ontology);
   }
   if (!columns) throw new InputError('no header line found: not a phenotype.hpoa file', file);
+  // Course rows of a disease without phenotype rows are dropped with it: nothing ranks it.
+  for (const [id, rows] of course) {
+    const d = diseases.get(id);
+    if (d) d.course = rows;
+  }
   return { file, version, diseases, issues };
 }
 
@@ -118,6 +129,7 @@ function parseRow(
   columns: Map<string, number>,
   line: number,
   diseases: Map<string, DiseaseAnnotation>,
+  course: Map<string, DiseaseTerm[]>,
   issues: HpoaIssue[],
   ontology?: Ontology,
 ): void {
@@ -131,19 +143,18 @@ function parseRow(
     issues.push({ line, field: 'database_id', message: `'${diseaseId}' is not a CURIE` });
     return;
   }
-  if (cell('aspect') !== 'P') return; // inheritance, onset, course and modifiers are not phenotypes
-  let hpo = cell('hpo_id');
-  if (ontology) {
-    const r = ontology.resolve(hpo);
-    if (r.status === 'unknown' || r.status === 'obsolete') {
-      issues.push({ line, field: 'hpo_id', message: `${r.status} term '${hpo}'` });
-      return;
-    }
-    hpo = r.id;
-  } else if (!/^HP:\d{7}$/.test(hpo)) {
-    issues.push({ line, field: 'hpo_id', message: `'${hpo}' is not an HPO id` });
-    return;
-  }
+  const aspect = cell('aspect');
+  if (aspect !== 'P' && aspect !== 'C') return; // inheritance and modifiers are not phenotypes
+  const references = cell('reference').split(';').map((r) => r.trim()).filter(Boolean);
+  const refs = references.length ? { references } : {};
+  const hpo = termId(cell('hpo_id'), line, 'hpo_id', issues, ontology);
+  if (hpo === undefined) return;
+  const addCourse = (id: string): void => {
+    const rows = course.get(diseaseId) ?? [];
+    rows.push({ id, excluded: cell('qualifier') === 'NOT', ...refs });
+    course.set(diseaseId, rows);
+  };
+  if (aspect === 'C') return addCourse(hpo);
   let frequency: number | undefined;
   try {
     frequency = parseFrequency(cell('frequency'));
@@ -151,10 +162,30 @@ function parseRow(
     issues.push({ line, field: 'frequency', message: (e as Error).message });
     return;
   }
+  // The onset of a feature is a bound on the disease's onset: kept as course evidence.
+  const onset = columns.has('onset') ? cell('onset') : '';
+  const onsetId = onset ? termId(onset, line, 'onset', issues, ontology) : undefined;
+  if (onsetId !== undefined) addCourse(onsetId);
   const disease = diseases.get(diseaseId) ?? { id: diseaseId, label: cell('disease_name'), terms: [] };
   diseases.set(diseaseId, disease);
-  const references = cell('reference').split(';').map((r) => r.trim()).filter(Boolean);
-  disease.terms.push({ id: hpo, frequency, excluded: cell('qualifier') === 'NOT' || frequency === 0, ...(references.length ? { references } : {}) });
+  disease.terms.push({ id: hpo, frequency, excluded: cell('qualifier') === 'NOT' || frequency === 0, ...refs });
+}
+
+/** An HPO id of a row, resolved through the ontology when there is one; undefined (and an issue) when unusable. */
+function termId(raw: string, line: number, field: string, issues: HpoaIssue[], ontology?: Ontology): string | undefined {
+  if (ontology) {
+    const r = ontology.resolve(raw);
+    if (r.status === 'unknown' || r.status === 'obsolete') {
+      issues.push({ line, field, message: `${r.status} term '${raw}'` });
+      return undefined;
+    }
+    return r.id;
+  }
+  if (!/^HP:\d{7}$/.test(raw)) {
+    issues.push({ line, field, message: `'${raw}' is not an HPO id` });
+    return undefined;
+  }
+  return raw;
 }
 
 /** Reads (optionally gzipped) phenotype.hpoa. */

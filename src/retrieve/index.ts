@@ -15,9 +15,11 @@ export { DiseaseModel, DIAGNOSIS_METHODS, DEFAULT_DIAGNOSIS_METHOD, conditionOnG
 export type { RankingMetrics, RankPosition } from './evaluate.js';
 export { evaluateRetrievalMetrics, evaluateDiagnosisMetrics, rankOfFirstRelevant, rankPosition, expectedHit, expectedReciprocalRank } from './evaluate.js';
 export type { LikelihoodParameters, TermEvidence, QueryStatistics } from './likelihood.js';
-export { LikelihoodModel, LIKELIHOOD_DEFAULTS, posterior } from './likelihood.js';
-export type { EvaluationMode, SplitName, RankTarget, HeldOutMetrics, HeldOutOptions, Calibration, ReliabilityBin } from './heldout.js';
-export { DiagnosisEvaluation, evaluateHeldOut, diseaseSplit, querySplit, withoutPublications, geneScores, reliability, EVALUATION_MODES } from './heldout.js';
+export { LikelihoodModel, LIKELIHOOD_DEFAULTS, posterior, conditionedTemperature } from './likelihood.js';
+export type { EvaluationMode, SplitName, RankTarget, HeldOutMetrics, HeldOutOptions, Calibration, ReliabilityBin, EquivalentIdSummary } from './heldout.js';
+export { DiagnosisEvaluation, evaluateHeldOut, diseaseSplit, querySplit, withoutPublications, geneScores, reliability, equivalentIdSummary, EVALUATION_MODES } from './heldout.js';
+export type { EquivalentPair, EquivalenceReason } from './equivalence.js';
+export { DiseaseClasses, equivalentPairs, nameKey, nameWords } from './equivalence.js';
 export { diagnosisReportHtml, escapeHtml } from './report-html.js';
 export type { MmeContact, MmeFeature, MmePatient, MmeRequest, MmeResponse, MmeValidation } from './mme.js';
 export { MmeSchema, MME_CONTENT_TYPE, isMmeContentType, profileFromMmeRequest, mmePatient, mmeResponse } from './mme.js';

@@ -1,6 +1,7 @@
 import type { Ontology } from '../ontology/index.js';
 import type { DiseaseTerm } from './hpoa.js';
 import type { InformationContent } from './ic.js';
+import { OnsetModel, type OnsetObservation, type OnsetParameters } from './onset.js';
 import type { PatientProfile } from './profile.js';
 
 // `bayes-lr`: a likelihood-ratio disease model built only from the annotations and the ontology, with
@@ -21,11 +22,13 @@ import type { PatientProfile } from './profile.js';
 //   (neither u or a descendant observed, nor an ancestor of u observed or excluded) was either absent or
 //   not reported: ratio (1 - reporting * f_D(u)) / (1 - reporting * F(u)), F(u) the mean frequency of u
 //   over diseases. The cap on how much a long annotation list can be argued against is `reporting` < 1.
+// - Onset (src/retrieve/onset.ts): the record's onset class against the disease's onset annotations,
+//   when the model is given the diseases' course annotations and `onsetWeight` > 0.
 //
 // Scores are sums of log10 ratios. Probabilities: softmax of temperature * ln LR over the candidates
 // (uniform prior), the temperature fitted on the tune diseases (naive Bayes is over-confident).
 
-export interface LikelihoodParameters {
+export interface LikelihoodParameters extends OnsetParameters {
   /** Frequency of annotations that give none (most OMIM rows). */
   defaultFrequency: number;
   /** Share of a patient's features that are unrelated to the disease. */
@@ -40,6 +43,11 @@ export interface LikelihoodParameters {
   notFactor: number;
   /** Calibration: probabilities are softmax(temperature * ln LR). */
   temperature: number;
+  /**
+   * Calibration when conditioned on one given gene: only its few, similar diseases compete, whose
+   * likelihood ratios differ by more than the evidence warrants. Fitted with the causal gene given.
+   */
+  geneTemperature: number;
 }
 
 /**
@@ -53,7 +61,12 @@ export const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodParameters> = {
   minAbsence: 0.5,
   excludedFrequency: 0,
   notFactor: 0.01,
-  temperature: 0.3,
+  temperature: 0.35,
+  geneTemperature: 0.075,
+  onsetWeight: 1,
+  onsetNeighbour: 0.2,
+  onsetNoise: 0.3,
+  onsetFromAge: true,
 };
 
 const { log10, max } = Math;
@@ -63,7 +76,7 @@ export interface TermEvidence {
   /** The query term (observed or excluded) or the disease term missing from the query. */
   term: string;
   label: string;
-  kind: 'observed' | 'excluded' | 'not-in-query';
+  kind: 'observed' | 'excluded' | 'not-in-query' | 'onset';
   /** log10 likelihood ratio: > 0 argues for the disease, < 0 against. */
   contribution: number;
   /** The disease annotation that explains it, and through which common ancestor. */
@@ -79,6 +92,8 @@ export interface QueryStatistics {
   backgroundExcluded: Float64Array;
   /** 1 for terms (ontology index) that a query term matches, for the absent-feature part. */
   matched: Uint8Array;
+  /** The record's onset and its marginal probability P(S), when onset is evidence. */
+  onset?: { observation: OnsetObservation; marginal: number };
 }
 
 interface Disease {
@@ -108,14 +123,18 @@ export class LikelihoodModel {
   private readonly leafRatio: Float64Array;
   /** Mean over diseases of f_D(u) (propagated). */
   private readonly meanFreq: Float64Array;
+  private readonly onset?: OnsetModel;
 
+  /** `courseLists` (each disease's aspect C annotations, DiseaseAnnotation.course) enable onset evidence. */
   constructor(
     readonly ontology: Ontology,
     termLists: readonly (readonly DiseaseTerm[])[],
     corpus: InformationContent,
     params: Partial<LikelihoodParameters> = {},
+    courseLists?: readonly (readonly DiseaseTerm[])[],
   ) {
     this.params = { ...LIKELIHOOD_DEFAULTS, ...params };
+    if (courseLists && this.params.onsetWeight > 0) this.onset = new OnsetModel(ontology, courseLists, this.params);
     this.counts = corpus.counts;
     this.N = corpus.corpusSize;
     this.diseases = termLists.map((t) => this.compile(t));
@@ -284,7 +303,15 @@ export class LikelihoodModel {
     const matched = this.matchedTerms(observed, excluded);
     const { leafDisease, leafTerm, leafRatio } = this;
     for (let k = 0; k < leafTerm.length; k++) if (!matched[leafTerm[k]]) total[leafDisease[k]] += leafRatio[k];
-    return { scores: total, stats: { observed, excluded, background, backgroundExcluded, matched } };
+    const observation = this.onset?.observe(profile.onset, profile.age);
+    let onset: QueryStatistics['onset'];
+    if (observation) {
+      const { p: po, marginal } = this.onset!.probabilities(observation);
+      const w = this.params.onsetWeight;
+      for (let d = 0; d < n; d++) total[d] += w * log10(po[d] / marginal);
+      onset = { observation, marginal };
+    }
+    return { scores: total, stats: { observed, excluded, background, backgroundExcluded, matched, ...(onset ? { onset } : {}) } };
   }
 
   /** P_m(t | D) for every disease (before noise), from the propagated postings of t's ancestors. */
@@ -312,13 +339,16 @@ export class LikelihoodModel {
   /**
    * One disease scored directly from an annotation list (the same value scoreAll gives when the list
    * is the disease's own), term by term. Used for explanations and for leave-publication-out
-   * evaluation, where a disease's annotations from the query's papers are dropped.
+   * evaluation, where a disease's annotations from the query's papers are dropped. `course`: the
+   * disease's course annotations for the onset evidence (a disease index: its own; default: those of
+   * `terms` when it is an index, none otherwise).
    */
-  scoreDisease(terms: readonly DiseaseTerm[] | number, stats: QueryStatistics): { score: number; evidence: TermEvidence[]; probabilities: Float64Array } {
+  scoreDisease(terms: readonly DiseaseTerm[] | number, stats: QueryStatistics, course?: readonly DiseaseTerm[] | number): { score: number; evidence: TermEvidence[]; probabilities: Float64Array } {
     const d = typeof terms === 'number' ? this.diseases[terms] : this.compile(terms);
     const { noise, notFactor, minAbsence } = this.params;
     const evidence: TermEvidence[] = [];
-    const probabilities = new Float64Array(stats.observed.length + stats.excluded.length);
+    // Observed terms, excluded terms, then the onset: what replaceDisease corrects the marginals by.
+    const probabilities = new Float64Array(stats.observed.length + stats.excluded.length + (stats.onset ? 1 : 0));
     let score = 0;
     stats.observed.forEach((t, qi) => {
       const base = this.baseRate(t);
@@ -359,6 +389,22 @@ export class LikelihoodModel {
       score += c;
       evidence.push({ ...this.ref(u, 'not-in-query', c), match: { ...this.term(u), frequency: d.freq[k] } });
     }
+    if (stats.onset && this.onset) {
+      const source = course ?? (typeof terms === 'number' ? terms : []);
+      const p = this.onset.probability(stats.onset.observation, source);
+      probabilities[probabilities.length - 1] = p;
+      const c = this.params.onsetWeight * log10(p / stats.onset.marginal);
+      score += c;
+      const annotated = this.onset.annotation(source);
+      const obs = stats.onset.observation;
+      evidence.push({
+        term: obs.term,
+        label: (obs.kind === 'age' ? 'onset no later than: ' : '') + (this.ontology.label(obs.term) ?? obs.term),
+        kind: 'onset',
+        contribution: Math.round(c * 1e4) / 1e4,
+        ...(annotated ? { match: { ...this.term(this.ontology.indexOf(annotated)), frequency: Math.round(p * 1e4) / 1e4 } } : {}),
+      });
+    }
     return { score, evidence, probabilities };
   }
 
@@ -396,12 +442,12 @@ export class LikelihoodModel {
    * of every query term corrected for the change: returns the new score and the shift every other
    * disease's score takes (the marginal P(t) moved by (P_new - P_old) / N).
    */
-  replaceDisease(index: number, terms: readonly DiseaseTerm[], stats: QueryStatistics): { score: number; shift: number } {
+  replaceDisease(index: number, terms: readonly DiseaseTerm[], stats: QueryStatistics, course?: readonly DiseaseTerm[]): { score: number; shift: number } {
     const old = this.scoreDisease(index, stats);
     const n = this.size;
     const bg = Float64Array.from(stats.background);
     const bgx = Float64Array.from(stats.backgroundExcluded);
-    const probe = this.scoreDisease(terms, stats);
+    const probe = this.scoreDisease(terms, stats, course ?? index);
     let shift = 0;
     for (let qi = 0; qi < bg.length; qi++) {
       bg[qi] = stats.background[qi] + (probe.probabilities[qi] - old.probabilities[qi]) / n;
@@ -413,9 +459,25 @@ export class LikelihoodModel {
       const before = stats.backgroundExcluded[qi];
       if (before < 0.999 && bgx[qi] < 0.999) shift += log10((1 - before) / (1 - bgx[qi]));
     }
-    const replaced = this.scoreDisease(terms, { ...stats, background: bg, backgroundExcluded: bgx });
+    let onset = stats.onset;
+    if (onset) {
+      const j = bg.length + bgx.length;
+      const marginal = onset.marginal + (probe.probabilities[j] - old.probabilities[j]) / n;
+      shift += this.params.onsetWeight * log10(onset.marginal / marginal);
+      onset = { ...onset, marginal };
+    }
+    const replaced = this.scoreDisease(terms, { ...stats, background: bg, backgroundExcluded: bgx, ...(onset ? { onset } : {}) }, course ?? index);
     return { score: replaced.score, shift };
   }
+}
+
+/**
+ * The temperature of a ranking conditioned on `genes` given genes: the gene temperature for one gene
+ * (what it was fitted for); with none, or several (a VCF's candidate genes, whose diseases are as
+ * varied as all diseases), the general one.
+ */
+export function conditionedTemperature(params: Pick<LikelihoodParameters, 'temperature' | 'geneTemperature'>, genes: number): number {
+  return genes === 1 ? params.geneTemperature : params.temperature;
 }
 
 /** Softmax of temperature * ln(10) * log10 LR over the given scores (uniform prior over them). */

@@ -1,6 +1,8 @@
+import { durationToYears, gestationalToYears } from '../harmonize/age.js';
 import type { Ontology } from '../ontology/index.js';
-import type { Phenopacket } from '../sources/phenopacket.js';
+import type { Phenopacket, TimeElement } from '../sources/phenopacket.js';
 import { describeOrigin, readJsonDocuments } from '../sources/read.js';
+import { onsetClasses, onsetTermForAge } from './onset.js';
 
 /** A patient as retrieval sees it: normalised HPO ids plus the facts evaluation and MME need. */
 export interface PatientProfile {
@@ -15,6 +17,10 @@ export interface PatientProfile {
   genes: string[];
   /** Publications the patient was described in (`PMID:123`). */
   publications: string[];
+  /** Age of onset as an HPO onset term (`HP:0003577` congenital, ...): the disease's, else the earliest feature's. */
+  onset?: string;
+  /** Age in years at the last encounter. */
+  age?: number;
 }
 
 /** Something that was wrong with an input but did not stop it from being used. */
@@ -69,7 +75,34 @@ export function profileFromPhenopacket(pp: Phenopacket, ontology: Ontology, sour
     ),
   );
   const publications = uniq((pp.metaData?.externalReferences ?? []).map((r) => r?.id));
-  return { profile: { id: pp.id, observed, excluded, diseases, genes, publications }, issues };
+  const onset = earliestOnset((pp.diseases ?? []).filter((d) => !d?.excluded).map((d) => d?.onset), ontology)
+    ?? earliestOnset(features.filter((f) => !f?.excluded).map((f) => f?.onset), ontology);
+  const age = pp.subject?.timeAtLastEncounter ? years(pp.subject.timeAtLastEncounter) : undefined;
+  return { profile: { id: pp.id, observed, excluded, diseases, genes, publications, ...(onset ? { onset } : {}), ...(age !== undefined ? { age } : {}) }, issues };
+}
+
+/** A time element in years (the start of a range; gestational ages are negative); undefined for terms and timestamps. */
+function years(t: TimeElement): number | undefined {
+  if (t.age?.iso8601duration) return durationToYears(t.age.iso8601duration);
+  if (t.ageRange?.start?.age?.iso8601duration) return durationToYears(t.ageRange.start.age.iso8601duration);
+  if (typeof t.gestationalAge?.weeks === 'number') return Math.min(-1e-4, gestationalToYears(t.gestationalAge.weeks, t.gestationalAge.days));
+  return undefined;
+}
+
+/** The earliest onset among time elements, as an HPO onset term; undefined when none says anything. */
+function earliestOnset(times: readonly (TimeElement | undefined)[], ontology: Ontology): string | undefined {
+  let best: { term: string; rank: number } | undefined;
+  for (const t of times) {
+    if (!t || typeof t !== 'object') continue;
+    const y = years(t);
+    const term = t.ontologyClass?.id ? ontology.resolve(t.ontologyClass.id) : undefined;
+    const id = term && term.status !== 'unknown' && term.status !== 'obsolete' ? term.id : y !== undefined ? onsetTermForAge(y) : undefined;
+    const classes = id ? onsetClasses(ontology, id) : [];
+    if (!id || !classes.length) continue;
+    const rank = Math.min(...classes);
+    if (!best || rank < best.rank) best = { term: id, rank };
+  }
+  return best?.term;
 }
 
 /** A query given as a list of HPO ids (`--hpo HP:x,HP:y`); `-` prefixed ids are excluded features. */

@@ -9,7 +9,7 @@ export async function profilesFromStore(store: GraphStore): Promise<PatientProfi
   for await (const r of store.selectStream(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id } ORDER BY ?id`)) {
     byId.set(r.id!, { id: r.id!, observed: [], excluded: [], diseases: [], genes: [], publications: [] });
   }
-  const fill = async (where: string, field: keyof Omit<PatientProfile, 'id'>, convert: (v: string) => string | undefined): Promise<void> => {
+  const fill = async (where: string, field: 'observed' | 'excluded' | 'diseases' | 'genes' | 'publications', convert: (v: string) => string | undefined): Promise<void> => {
     for await (const r of store.selectStream(`SELECT DISTINCT ?id ?v WHERE { ?p <${HX}id> ?id . ${where} }`)) {
       const v = convert(r.v!);
       if (v) byId.get(r.id!)?.[field].push(v);

@@ -180,7 +180,9 @@ export function register(program: Command): void {
       const { store, ontology } = await openWithOntology(storeLocation(target));
       try {
         const hpoa = loadHpoa(opts.annotations, ontology);
-        const ctx = { ...buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
+        // Gene links also tell which OMIM and ORPHA ids are one disease: read them when they lie beside the annotations.
+        const links = genesFile ?? findGenesFile(opts.annotations);
+        const ctx = { ...buildDiagnosisContext(ontology, hpoa, links ? loadGenesToPhenotype(links) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
         let failed = false;
         const answers = [];
         for await (const r of diagnoseAll(ctx, spec, { top, method: opts.method, genes: Boolean(opts.genes), evidenceGenes, rank })) {
@@ -233,7 +235,8 @@ export function register(program: Command): void {
       const { store, ontology } = await openWithOntology(opts.store);
       try {
         const hpoa = loadHpoa(opts.annotations, ontology);
-        const genesFile = opts.geneAnnotations ?? (opts.genes || opts.rank === 'genes' ? findGenesFile(opts.annotations) : undefined);
+        // Gene links also tell which OMIM and ORPHA ids are one disease: read them whenever they are there.
+        const genesFile = opts.geneAnnotations ?? findGenesFile(opts.annotations);
         const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
         const { profiles } = await loadProfiles(opts.query, ontology);
         const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes, mode: opts.mode, split: opts.split, rank: rankOption(opts.rank) });
