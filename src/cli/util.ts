@@ -46,6 +46,30 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): { upd
   };
 }
 
+/**
+ * A counted progress line (terminal only): `label [####----] 120/500 12.3/s ETA 31s` with a known
+ * total, `label 120 done 12.3/s` without one. `besideResults`: the command prints results on stdout
+ * as it goes, so the line shows only when stdout is redirected (a rewritten line would garble them).
+ */
+export function progressCounter(label: string, total?: number, options: { besideResults?: boolean; stream?: NodeJS.WriteStream } = {}): { tick(n?: number, newTotal?: number): void; done(): void } {
+  const quiet = options.besideResults === true && process.stdout.isTTY === true;
+  const line = quiet ? { update: () => undefined, done: () => undefined } : progressLine(options.stream ?? process.stderr);
+  const started = Date.now();
+  let count = 0;
+  return {
+    tick(n = 1, newTotal?: number) {
+      count += n;
+      if (newTotal !== undefined) total = newTotal;
+      const rate = count / Math.max((Date.now() - started) / 1000, 1e-3);
+      const speed = `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s`;
+      if (total === undefined || total <= 0) return line.update(`${label} ${count} done ${speed}`);
+      const eta = Math.max(0, (total - count) / rate);
+      line.update(`${label} ${bar(count / total)} ${count}/${total} ${speed} ETA ${eta < 60 ? `${Math.round(eta)}s` : `${Math.floor(eta / 60)}m${String(Math.round(eta % 60)).padStart(2, '0')}s`}`);
+    },
+    done: () => line.done(),
+  };
+}
+
 export function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   return '[' + '#'.repeat(full) + '-'.repeat(width - full) + ']';

@@ -1,6 +1,6 @@
 import type { Hpoa } from '../../retrieve/index.js';
 import { isRemoteLocation, openStore } from '../../store/index.js';
-import { CliError, resolveDataDir } from '../util.js';
+import { CliError, progressCounter, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 
 /** The record files `similar --record` takes (kept in step with learn/space.ts QUERY_MODALITIES; learn is imported lazily). */
@@ -77,10 +77,13 @@ export async function similarByEmbedding(opts: EmbeddingOpts, print: Print): Pro
   const retrieval = await open(opts, annotations);
   try {
     let failed = false;
+    const progress = progressCounter('similar: queries', undefined, { besideResults: true });
     for await (const r of retrieval.similarAll(query, { method: opts.method, top, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
+      progress.tick();
       if ('error' in r) failed = true;
       print(opts.json === true, r);
     }
+    progress.done();
     if (failed) process.exitCode = 1;
   } finally {
     await retrieval.dispose();
@@ -96,10 +99,13 @@ export async function diagnoseByEmbedding(opts: EmbeddingOpts & { annotations: s
   const retrieval = await open(opts);
   try {
     let failed = false;
+    const progress = progressCounter('diagnose: queries', undefined, { besideResults: true });
     for await (const r of retrieval.diagnoseAll(query as Parameters<typeof retrieval.diagnoseAll>[0], hpoa, { method: opts.method, top })) {
+      progress.tick();
       if ('error' in r) failed = true;
       print(opts.json === true, r);
     }
+    progress.done();
     if (failed) process.exitCode = 1;
   } finally {
     await retrieval.dispose();

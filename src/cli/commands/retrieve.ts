@@ -10,7 +10,7 @@ import { openStore } from '../../store/index.js';
 import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { vcfCandidateGenes } from '../../harmonize/genomic.js';
 import { checkStoreOrEndpoint, readTarget, ServerError, storeLocation, type ServeFile } from '../served.js';
-import { CliError, resolveDataDir } from '../util.js';
+import { CliError, progressCounter, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 import { diagnoseByEmbedding, similarByEmbedding } from './embedding-retrieval.js';
 
@@ -122,10 +122,13 @@ export function register(program: Command): void {
         const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
         const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
         let failed = false;
+        const progress = progressCounter('similar: queries', undefined, { besideResults: true });
         for await (const r of similarAll(ctx, spec, { top, method: opts.method, excludeSamePublication: opts.excludeSamePublication, explain: opts.explain })) {
+          progress.tick();
           if ('error' in r) failed = true;
           print(opts.json, r);
         }
+        progress.done();
         if (failed) process.exitCode = 1;
       } finally {
         await store.close();
@@ -185,11 +188,14 @@ export function register(program: Command): void {
         const ctx = { ...buildDiagnosisContext(ontology, hpoa, links ? loadGenesToPhenotype(links) : undefined), index: buildRetrievalContext(ontology, await profilesFromStore(store), { annotations: hpoa }).index };
         let failed = false;
         const answers = [];
+        const progress = progressCounter('diagnose: queries', undefined, { besideResults: true });
         for await (const r of diagnoseAll(ctx, spec, { top, method: opts.method, genes: Boolean(opts.genes), evidenceGenes, rank })) {
+          progress.tick();
           if ('error' in r) failed = true;
           print(opts.json, r);
           if (opts.report) answers.push(r);
         }
+        progress.done();
         if (opts.report) writeReport(opts.report, answers, hpoa);
         if (failed) process.exitCode = 1;
       } finally {

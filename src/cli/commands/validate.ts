@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { HX } from '../../model/index.js';
 import { openStore, type GraphStore } from '../../store/index.js';
 import { ShapeValidator, type Violation } from '../../validate/index.js';
+import { progressCounter } from '../util.js';
 
 export function register(program: Command): void {
   program
@@ -14,7 +15,9 @@ export function register(program: Command): void {
       const store = await openStore(opts.store);
       try {
         // The full rdf-validate-shacl engine here: a whole-store report is where completeness beats speed.
-        const report = await validateStore(store, ShapeValidator.fromFile(opts.shapes, { engine: 'reference' }));
+        const progress = progressCounter('validate');
+        const report = await validateStore(store, ShapeValidator.fromFile(opts.shapes, { engine: 'reference' }), (done, total) => progress.tick(done, total));
+        progress.done();
         if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
         else {
           const failed = report.failed.length ? `${report.failed.length} could not be validated, ` : '';
@@ -29,7 +32,8 @@ export function register(program: Command): void {
     });
 }
 
-export async function validateStore(store: GraphStore, validator: ShapeValidator) {
+/** `onProgress(n, total)`: n more graphs validated, of `total`. */
+export async function validateStore(store: GraphStore, validator: ShapeValidator, onProgress?: (n: number, total: number) => void) {
   const patients = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?p a <${HX}Patient> ; <${HX}id> ?id } }`);
   // Records of other modalities live in graphs of their own; their patient id prefixes their record id.
   const records = await store.select(`SELECT ?g ?id WHERE { GRAPH ?g { ?r a <${HX}Record> ; <${HX}recordId> ?id } }`);
@@ -52,6 +56,7 @@ export async function validateStore(store: GraphStore, validator: ShapeValidator
       bad.add(chunk[k].id!);
       failed.push({ patient: chunk[k].id!, graph: chunk[k].g!, reason });
     }
+    onProgress?.(chunk.length, rows.length);
   }
   const conforms = violations.length === 0 && failed.length === 0;
   return { conforms, patients: patients.length, records: records.length, nonConforming: bad.size, violations, failed, quarantined: (await store.quarantine()).length };

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { progressText } from '../../../src/cli/commands/ingest.js';
+import { progressCounter } from '../../../src/cli/util.js';
 import { countDocuments } from '../../../src/sources/index.js';
 import { fixtures, tempDir } from '../../helpers/paths.js';
 import { writeZip } from '../../helpers/zip.js';
@@ -21,4 +22,25 @@ test('documents are counted from zip directories and folder listings, not for JS
   } finally {
     dir.remove();
   }
+});
+
+test('a counted progress line: bar, count, rate and ETA with a total; count and rate without; silent beside results on a terminal', () => {
+  const written: string[] = [];
+  const stream = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+  progressCounter('validate', 4, { stream }).tick();
+  expect(written.pop()).toMatch(/^\r\x1b\[Kvalidate \[######------------------\] 1\/4 [\d.]+\/s ETA \d+s$/);
+  progressCounter('similar: queries', undefined, { stream }).tick(3);
+  expect(written.pop()).toMatch(/^\r\x1b\[Ksimilar: queries 3 done [\d.]+\/s$/);
+  const tty = process.stdout.isTTY;
+  try {
+    process.stdout.isTTY = true;
+    progressCounter('similar: queries', undefined, { stream, besideResults: true }).tick();
+    expect(written).toEqual([]);
+  } finally {
+    process.stdout.isTTY = tty;
+  }
+  // Not a terminal: nothing at all (logs and pipes stay clean).
+  const log: string[] = [];
+  progressCounter('validate', 4, { stream: { isTTY: false, write: (s: string) => log.push(s) } as unknown as NodeJS.WriteStream }).tick();
+  expect(log).toEqual([]);
 });
