@@ -4,7 +4,8 @@
 //   node web/screenshots.mjs [--url http://127.0.0.1:3000] [--out docs/ui] [--patient ID] [--token TOKEN] [--chromium PATH]
 //
 // Writes query.png, cohort.png, cohort-json-sparql.png, cohort-characterisation.png, cohort-compare.png (with --token: the
-// two compared cohorts are saved for it and deleted after), patient.png, patient-similar.png, patient-diseases.png, map.png.
+// two compared cohorts are saved for it and deleted after), patient.png, patient-similar.png, patient-diseases.png, map.png, evaluation.png
+// (the map and the evaluation need a store with embeddings and `harmonia eval embeddings`: docs/ui.md says how).
 
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -113,6 +114,11 @@ async function main() {
     await until(page, () => document.querySelector('main')?.dataset.page === 'map', 'the embedding map');
     await page.waitForTimeout(800);
     await shot('map');
+
+    await page.goto(`${base}/#/evaluation`);
+    await until(page, () => document.querySelector('main')?.dataset.page === 'evaluation', 'the evaluation page');
+    await page.waitForTimeout(800);
+    await shot('evaluation', page.locator('main'));
   } finally {
     for (const name of saved) await call('DELETE', name).catch(() => undefined);
     await browser.close();

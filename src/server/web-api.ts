@@ -4,6 +4,7 @@ import { HX, HXR, OBO, PREFIXES, PROV, RDFS } from '../model/namespaces.js';
 import type { Ontology } from '../ontology/index.js';
 import type { GraphStore, Row } from '../store/index.js';
 import type { ServerContext } from './context.js';
+import { readEvaluation } from './evaluation.js';
 import { sendJobFailure } from './jobs-http.js';
 
 /** What the page helpers read: run as jobs where the store is (a query worker, see jobs.ts). */
@@ -13,7 +14,8 @@ export interface StoreView {
 }
 
 // JSON the web interface needs beyond the public APIs: its configuration, term search, labels for
-// query results, a patient's record on one page, and the embedding map. Read-only, under /ui/.
+// query results, a patient's record on one page, the embedding map and the saved evaluation of the
+// embeddings. Read-only, under /ui/.
 
 const { sqrt, abs } = Math;
 const PREFIX = `PREFIX hx: <${HX}> PREFIX rdfs: <${RDFS}> PREFIX prov: <${PROV}>\n`;
@@ -55,6 +57,11 @@ export function webApiRoutes(ctx: ServerContext): Router {
   router.get('/ui/embeddings', wrap(async (req, res) => {
     const version = req.query.version === undefined ? undefined : stringParam(req.query.version, 'version', 200);
     res.json(await job('ui.embeddings', { version }, limit));
+  }));
+  // A file beside the model (harmonia eval embeddings writes it), not in the graph: no worker needed.
+  router.get('/ui/evaluation', wrap(async (req, res) => {
+    const version = req.query.version === undefined ? undefined : stringParam(req.query.version, 'version', 200);
+    res.json(await readEvaluation(ctx.store.location, version));
   }));
   return router;
 }

@@ -3,12 +3,13 @@
 // people who want the exact values read the table.
 
 import {
-  BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, PointElement, ScatterController, Tooltip,
-  type ChartConfiguration,
+  BarController, BarElement, CategoryScale, Chart, Legend, LineElement, LinearScale, PointElement, ScatterController, Tooltip,
+  type ChartConfiguration, type Plugin,
 } from 'chart.js';
-import { h } from './dom.js';
+import { fill, h } from './dom.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip, ScatterController, PointElement);
+// LineElement: scatter datasets with showLine (the ROC curves of the evaluation page).
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip, ScatterController, PointElement, LineElement);
 
 export const COLOURS = ['#1f6feb', '#d9480f', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#868e96'];
 
@@ -24,6 +25,26 @@ export function chart(config: ChartConfiguration, summary: string, height = 220)
     live.set(canvas, new Chart(canvas, { ...config, options: { maintainAspectRatio: false, animation: false, ...(config.options ?? {}) } }));
   });
   return box;
+}
+
+/**
+ * The chart's legend as an HTML list in `list` (give the chart `legend: { display: false }`): its
+ * text is read by screen readers, and each entry is a button that shows or hides its dataset.
+ */
+export function htmlLegend(list: HTMLElement): Plugin {
+  return {
+    id: 'htmlLegend',
+    afterUpdate(c: Chart) {
+      const items = c.options.plugins?.legend?.labels?.generateLabels?.(c) ?? [];
+      fill(list, items.map((item) => h('li', {}, h('button', {
+        type: 'button', 'aria-pressed': String(!item.hidden),
+        onclick: () => {
+          c.setDatasetVisibility(item.datasetIndex!, !c.isDatasetVisible(item.datasetIndex!));
+          c.update();
+        },
+      }, h('span', { class: 'swatch', style: `background:${String(item.strokeStyle)}`, 'aria-hidden': 'true' }), item.text))));
+    },
+  };
 }
 
 /** Vertical bars, one dataset per series (a cohort, or cohorts A and B side by side). */

@@ -4,7 +4,7 @@
 import { api, type UiConfig } from './api.js';
 import { fill, h } from './dom.js';
 
-const PAGES: [string, string][] = [['#/query', 'Query'], ['#/cohorts', 'Cohorts'], ['#/patients', 'Patients'], ['#/map', 'Embedding map']];
+const PAGES: [string, string][] = [['#/query', 'Query'], ['#/cohorts', 'Cohorts'], ['#/patients', 'Patients'], ['#/map', 'Embedding map'], ['#/evaluation', 'Evaluation']];
 
 async function main(): Promise<void> {
   const config = await api<UiConfig>('/ui/config');
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       else if (page === 'patients' && rest.length) await (await import('./patient.js')).patientPage(main, config, decodeURIComponent(rest.join('/')));
       else if (page === 'patients') (await import('./patient.js')).patientSearchPage(main);
       else if (page === 'map') await (await import('./map.js')).mapPage(main);
+      else if (page === 'evaluation') await (await import('./evaluation.js')).evaluationPage(main, rest.length ? decodeURIComponent(rest.join('/')) : undefined);
       else (await import('./query.js')).queryPage(main, config);
     } catch (e) {
       fill(main, h('p', { class: 'error', role: 'alert' }, (e as Error).message));

@@ -9,7 +9,7 @@ export function register(program: Command): void {
   const group = program.commands.find((c) => c.name() === 'eval') ?? program.command('eval').description('evaluate retrieval, disease ranking or embeddings');
   group
     .command('embeddings')
-    .description('evaluate embedded models on their test split: zero-shot AUROC/F1/calibration per (modality, finding), publication-grouped Recall@K and MRR against the classical default, hybrid and single-modality baselines, zero-shot disease ranking, site vs disease separation; PNG plots')
+    .description('evaluate embedded models on their test split: zero-shot AUROC/F1/calibration per (modality, finding), publication-grouped Recall@K and MRR against the classical default, hybrid and single-modality baselines, zero-shot disease ranking, site vs disease separation; PNG plots; saved as arrays/models/<version>/evaluation.json for the web interface')
     .requiredOption('--store <dir>', 'embedded store directory (models live in it)')
     .option('--model <version>', 'model version (default: the last trained)')
     .option('--models <v1,v2,...>', 'several model versions side by side (ablations)')
@@ -24,5 +24,8 @@ export function register(program: Command): void {
       const { evaluateEmbeddings } = await import('../../learn/evaluate.js');
       const result = await evaluateEmbeddings({ storeDir: opts.store, versions, plotsDir: opts.plots, annotations: opts.annotations });
       process.stdout.write(JSON.stringify(result) + '\n');
+      // Beside each model, for the web interface's evaluation page (with the ROC curve points).
+      const { saveEvaluations } = await import('../evaluation-file.js');
+      for (const f of await saveEvaluations(opts.store, result, (l) => process.stderr.write(l + '\n'))) process.stderr.write(`eval embeddings: saved ${f}\n`);
     });
 }

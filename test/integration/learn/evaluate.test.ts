@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { trapezoid } from '../../../src/cli/evaluation-file.js';
 import { loadHarmonizationConfig } from '../../../src/harmonize/dispatch.js';
 import { ensureOntology, ingestPhenopackets, ingestRecords } from '../../../src/ingest/index.js';
 import { auroc, MODELS_DIR, splitOf } from '../../../src/learn/index.js';
@@ -9,6 +10,7 @@ import type { EmbeddingEvaluation } from '../../../src/learn/evaluate.js';
 import { loadOntology, Ontology } from '../../../src/ontology/index.js';
 import { buildRetrievalContext, evaluateRetrieval, loadHpoa, profilesFromStore } from '../../../src/retrieve/index.js';
 import { readJsonDocuments, readManifest } from '../../../src/sources/index.js';
+import type { SavedEvaluation } from '../../../src/server/evaluation.js';
 import { ARRAYS_DIR, OxigraphStore } from '../../../src/store/index.js';
 import { realFiles } from '../../helpers/real-store.js';
 import { dataDir, repoRoot, tempDir } from '../../helpers/paths.js';
@@ -235,6 +237,12 @@ describeWithData('simulate-links and eval embeddings on real ECGs and real pheno
       const idat = png.indexOf('IDAT');
       expect(inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4))).length).toBe(520 * (720 * 4 + 1));
     }
+    // Saved beside the model for the web interface: the printed entry, and each task's ROC curve, its area the AUROC.
+    const saved = JSON.parse(readFileSync(join(storeDir, MODELS_DIR, version, 'evaluation.json'), 'utf8')) as SavedEvaluation;
+    expect(saved.model).toEqual(m);
+    expect(saved.notes).toEqual([]);
+    expect(saved.rocCurves.map((c) => [c.modality, c.term, c.auroc, c.records])).toEqual(m.classification.map((t) => [t.modality, t.term, t.auroc, t.records]));
+    expect(trapezoid(saved.rocCurves[0].points)).toBeCloseTo(task.auroc!, 3);
   }, 150_000);
 
   test('--models: two versions side by side (a copy of the model: the same figures); bad input is one clear error', () => {

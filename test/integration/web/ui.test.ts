@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { MODELS_DIR } from '../../../src/learn/vectors.js';
 import { cohortRoutes } from '../../../src/server/cohorts.js';
+import type { SavedEvaluation } from '../../../src/server/evaluation.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { retrievalRoutes } from '../../../src/server/retrieval.js';
 import { normalised, type CohortDefinition } from '../../../web/src/cohort-model.js';
@@ -11,7 +13,7 @@ import { FIXTURES, tinyStore } from '../../unit/cohort/helpers.js';
 
 // The web interface in headless Chromium (Debian's chromium, installed by .ci/run), on the five
 // fixture patients of the cohort tests, with one ECG record, patient embeddings and tiny disease
-// annotations added so that every page has something to show.
+// annotations added so that every page has something to show (and, midway, a saved evaluation).
 
 const CHROMIUM = process.env.HARMONIA_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -72,6 +74,36 @@ function embeddings(): string {
       hx:modelVersion "ui-test" ; hx:dimension 8 ; hx:vector "${b64}"^^hx:float32Base64 .`;
   });
   return `PREFIX hx: <${HX}> INSERT DATA { GRAPH <https://w3id.org/harmonia/graph/embeddings/ui-test> { ${triples.join('\n')} } }`;
+}
+
+/** An evaluation as harmonia eval embeddings saves it (two tasks, the retrieval figures). */
+function savedEvaluation(): SavedEvaluation {
+  const metrics = (method: string, r1: number, r5: number, r10: number, mrr: number) => ({ method, queries: 40, 'recall@1': r1, 'recall@5': r5, 'recall@10': r10, mrr });
+  const task = (modality: string, term: string, label: string, auroc: number) => ({
+    modality, term, label, records: 12, positives: 4, auroc, validation: { records: 10, positives: 3, auroc: 0.7 },
+    f1: { threshold: 0.31, validationF1: 0.6, f1: 0.6667, precision: 0.5, recall: 1 },
+    calibration: { method: 'platt' as const, a: 1, b: 0, ece: 0.12, brier: 0.2, bins: [] },
+  });
+  return {
+    version: 'ui-test', evaluatedAt: '2025-01-02T03:04:05.000Z', store: 'STORE', definitions: {}, notes: [],
+    rocCurves: [
+      { modality: 'ecg', term: 'HP:0001250', label: 'Seizure', auroc: 0.8125, records: 12, positives: 4, points: [[0, 0], [0, 0.5], [0.25, 0.75], [0.5, 1], [1, 1]] },
+      { modality: 'eeg', term: 'HP:0007359', label: 'Focal-onset seizure', auroc: 0.65, records: 12, positives: 4, points: [[0, 0], [0.25, 0.25], [0.5, 0.75], [1, 1]] },
+    ],
+    model: {
+      version: 'ui-test', losses: null, splits: { train: 3, validation: 1, test: 1 },
+      classification: [task('ecg', 'HP:0001250', 'Seizure', 0.8125), task('eeg', 'HP:0007359', 'Focal-onset seizure', 0.65)],
+      retrieval: {
+        split: 'test', queries: 40, skipped: { 'no diagnosis': 2 },
+        embedding: metrics('embedding', 0.25, 0.5, 0.6, 0.33),
+        classical: { ...metrics('phenodigm-resnik', 0.2, 0.45, 0.55, 0.28), evaluateRetrieval: {} as never },
+        hybrid: { ...metrics('hybrid:rrf', 0.3, 0.55, 0.65, 0.36), fusion: 'rrf(embedding, phenodigm-resnik)', chosenOn: '30 validation-split patients, best MRR' },
+        mrrDifference: { 'embedding - classical': { mean: 0.05, low: -0.02, high: 0.12 }, 'hybrid - classical': { mean: 0.08, low: 0.01, high: 0.15 } },
+        singleModality: [metrics('embedding:phenotype', 0.15, 0.4, 0.5, 0.24)],
+      },
+      separation: [], ontology: { pairs: 0, spearman: null, pearson: null }, plots: [],
+    },
+  };
 }
 
 const HPOA = `#description: "ui test annotations"
@@ -234,7 +266,7 @@ maybe('the web interface in Chromium', () => {
     await page.goto(`${server.url}/#/patients/P-A`);
     await eventually(() => page.locator('table.observed').innerText(), (v) => expect(v).toContain('Focal-onset seizure'));
     const text = (await page.locator('main').textContent())!;
-    for (const s of ['SCN1A', 'NM_001165963.4:c.4000G>A', 'samplingRate', 'cvRR', 'site-A', 'ecg.bandpass', 'test/fixtures/cohort/patients.jsonl', 'records/A00001.mat']) expect(text).toContain(s);
+    for (const s of ['SCN1A', 'NM_001165963.4:c.4000G>A', 'samplingRate', 'cvRR', 'site-A', 'ecg.bandpass', 'patients.jsonl', 'records/A00001.mat']) expect(text).toContain(s);
 
     const similar = await api('/patients/P-A/similar?top=10&explain=true');
     await eventually(() => page.locator('ol.similar > li summary a').allInnerTexts(), (v) => expect(v).toEqual(similar.results.map((r: { patient: string }) => r.patient)));
@@ -250,7 +282,7 @@ maybe('the web interface in Chromium', () => {
     await eventually(() => page.locator('main .lede').innerText(), (v) => expect(v).toContain('5 patients, model ui-test'));
     expect(await page.locator('main canvas').count()).toBe(1);
     // Landmarks and the skip link, for keyboard and screen-reader users.
-    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Query', 'Cohorts', 'Patients', 'Embedding map']);
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Query', 'Cohorts', 'Patients', 'Embedding map', 'Evaluation']);
     await page.reload();
     await page.locator('main .lede').waitFor();
     await page.keyboard.press('Tab');
@@ -260,5 +292,36 @@ maybe('the web interface in Chromium', () => {
     await page.goto(`${server.url}/#/patients`);
     await page.getByRole('searchbox', { name: 'Patient id contains' }).fill('p-c');
     await eventually(() => page.locator('ul.members a').allInnerTexts(), (v) => expect(v).toEqual(['P-C']));
+  });
+
+  test('evaluation: the empty state names the command; a saved evaluation shows ROC curves with the AUROC in the legend, and the retrieval table', async () => {
+    await page.goto(`${server.url}/#/evaluation`);
+    await eventually(() => page.locator('main p.empty').innerText(), (v) => expect(v).toContain('No evaluation of an embedded model in this store yet'));
+    expect(await page.locator('main pre').innerText()).toContain('harmonia eval embeddings --store STORE');
+    expect(await page.locator('main canvas').count()).toBe(0);
+
+    // What harmonia eval embeddings saves beside the model (src/cli/evaluation-file.ts).
+    const dir = join(fixture.dir, MODELS_DIR, 'ui-test');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'evaluation.json'), JSON.stringify(savedEvaluation()));
+    await page.reload();
+    const legend = page.getByRole('list', { name: 'ROC curves' });
+    await eventually(() => legend.getByRole('button').allInnerTexts(), (v) => expect(v).toEqual(['ecg Seizure (HP:0001250), AUROC 0.813', 'eeg Focal-onset seizure (HP:0007359), AUROC 0.650', 'chance']));
+    const canvas = page.locator('figure.roc canvas');
+    expect(await canvas.count()).toBe(1);
+    expect(await canvas.getAttribute('aria-label')).toContain('ecg Seizure (HP:0001250) AUROC 0.813');
+    expect((await canvas.boundingBox())!.height).toBeGreaterThan(300);
+    // A legend entry is a button: it hides and shows its curve.
+    await legend.getByRole('button', { name: /^eeg/ }).click();
+    expect(await legend.getByRole('button', { name: /^eeg/ }).getAttribute('aria-pressed')).toBe('false');
+    expect(await page.locator('table.classification tbody tr').first().locator('td').allInnerTexts()).toEqual(['ecg', 'Seizure HP:0001250', '12', '4', '0.813', '0.667 (≥ 0.310)', '0.120']);
+    const rows = await page.locator('table.retrieval tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['embedding', 'embedding', '40', '0.250', '0.500', '0.600', '0.330', '+0.050 (−0.020 to +0.120)'],
+      ['classical', 'phenodigm-resnik', '40', '0.200', '0.450', '0.550', '0.280', ''],
+      ['hybrid', 'hybrid:rrf', '40', '0.300', '0.550', '0.650', '0.360', '+0.080 (+0.010 to +0.150)'],
+      ['single modality', 'embedding:phenotype', '40', '0.150', '0.400', '0.500', '0.240', ''],
+    ]);
+    expect(await page.locator('main .lede').innerText()).toContain('Model ui-test');
   });
 });
