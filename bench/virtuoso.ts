@@ -116,7 +116,12 @@ export async function startVirtuoso(dir?: string): Promise<Virtuoso> {
       if (Date.now() > deadline) throw new Error(`Virtuoso did not answer within 60 s (log: ${dir}/virtuoso.log)`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    isql('GRANT SPARQL_UPDATE TO "SPARQL"');
+    // A database kept from an earlier start (a `dir` given) has the role already.
+    try {
+      isql('GRANT SPARQL_UPDATE TO "SPARQL"');
+    } catch (e) {
+      if (!/already have role/.test((e as Error).message)) throw e;
+    }
     isql('GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "SPARQL"');
     isql('GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO "SPARQL"');
     isql("DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7)");

@@ -209,7 +209,8 @@ export class RemoteStore implements GraphStore {
   async commit(batch: StoreBatch): Promise<void> {
     this.requireWritable();
     if (this.settings.graphStore) {
-      for (const [graph, quads] of batch.replace) await this.replaceGraph(graph, quads);
+      // One PUT per graph replaces it whole, so uploads of different graphs can run side by side.
+      await this.inParallel([...batch.replace], ([graph, quads]) => this.replaceGraph(graph, quads));
       await this.runUpdates(this.insertOps(batch.add));
     } else {
       // Every replaced graph (drop, then its inserts) and the shared triples, packed into few requests.
@@ -299,11 +300,18 @@ export class RemoteStore implements GraphStore {
       triples += count;
     }
     close();
+    await this.inParallel(jobs, async (chain) => {
+      for (const text of chain) await this.update1(text);
+    });
+  }
+
+  /** `work` on each item, at most `parallel` at a time. */
+  private async inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < jobs.length) for (const text of jobs[next++]) await this.update1(text);
+      while (next < items.length) await work(items[next++]);
     };
-    await Promise.all(Array.from({ length: Math.min(this.settings.parallel, jobs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.settings.parallel, items.length) }, worker));
   }
 
   /** Operations packed in order into request texts. */

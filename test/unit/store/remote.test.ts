@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Quad } from 'n3';
+import { DataFactory, type Quad } from 'n3';
 import { CohortService } from '../../../src/cohort/index.js';
 import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
 import { HX } from '../../../src/model/index.js';
@@ -192,5 +192,33 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
     expect(await ingestPhenopackets(remote, [changed])).toMatchObject({ accepted: 1, replaced: 1 });
     const sexes = await remote.select(`SELECT ?s WHERE { ?p <${HX}id> "P-A" ; <${HX}sex> ?s }`);
     expect(sexes).toEqual([{ s: 'MALE' }]);
+  });
+
+  test('Graph Store uploads, several in flight at once, replace each patient graph whole', async () => {
+    const saved = { gsp: process.env.HARMONIA_SPARQL_GSP_URL, parallel: process.env.HARMONIA_SPARQL_PARALLEL };
+    process.env.HARMONIA_SPARQL_GSP_URL = virtuoso.endpoint.replace(/\/sparql$/, '/sparql-graph-crud');
+    process.env.HARMONIA_SPARQL_PARALLEL = '4';
+    try {
+      const viaGsp = await openStore(virtuoso.location, { write: true });
+      const graphs = (await remote.select(`SELECT DISTINCT ?g WHERE { GRAPH ?g { ?p a <${HX}Patient> } }`)).map((r) => r.g!).sort();
+      expect(graphs).toHaveLength(5);
+      const before = new Map(await Promise.all(graphs.map(async (g) => [g, await remote.graphQuads(g)] as const)));
+      const canon = (qs: Quad[]) => qs.map((q) => `${q.subject.value} ${q.predicate.value} ${q.object.termType === 'Literal' ? `${q.object.value}^^${q.object.datatype.value}` : q.object.value}`).sort();
+      // Each graph replaced by its first triple plus a marker: nothing else of the old graph may be left.
+      const marked = new Map(graphs.map((g) => {
+        const first = before.get(g)![0];
+        const marker = DataFactory.quad(first.subject, DataFactory.namedNode(`${HX}marker`), DataFactory.literal(g), first.graph);
+        return [g, [first, marker]];
+      }));
+      await viaGsp.commit({ replace: marked, add: [], rejected: [], accepted: [] });
+      for (const g of graphs) expect(canon(await remote.graphQuads(g))).toEqual(canon(marked.get(g)!));
+      await viaGsp.commit({ replace: before, add: [], rejected: [], accepted: [] });
+      for (const g of graphs) expect(canon(await remote.graphQuads(g))).toEqual(canon(before.get(g)!));
+    } finally {
+      for (const [k, v] of [['HARMONIA_SPARQL_GSP_URL', saved.gsp], ['HARMONIA_SPARQL_PARALLEL', saved.parallel]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
