@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isRemoteLocation, SERVE_FILE } from '../store/index.js';
+import { isAlive, isRemoteLocation, SERVE_FILE } from '../store/index.js';
 import { CliError } from './util.js';
 
 // Read-only commands (query, cohort, similar, diagnose, stats) answered by a running `harmonia serve`
@@ -48,22 +48,13 @@ function readServeFile(dir: string): ServeFile | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** How long the check of a server's /health may take before the store is opened instead. */
 const HEALTH_MS = 2000;
 
 /** The server that holds this store directory: its serve.json names a live process whose /health answers ready. */
 export async function liveServer(dir: string): Promise<ServeFile | undefined> {
   const f = readServeFile(dir);
-  if (!f || !alive(f.pid)) return undefined;
+  if (!f || !isAlive(f.pid)) return undefined;
   const health = await healthOf(f.url, HEALTH_MS).catch(() => undefined);
   return health && health.status !== 'unavailable' ? f : undefined;
 }

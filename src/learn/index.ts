@@ -37,4 +37,4 @@ export { rocCurve, f1At, bestF1Threshold, fitPlatt, applyPlatt, sigmoid, expecte
 export { encodePng, crc32, PNG_SIGNATURE } from './png.js';
 export { Canvas, chart, niceTicks, PALETTE, type ChartSpec, type Series, type Rgb } from './plots.js';
 // kNN inside SPARQL (SERVICE <https://w3id.org/harmonia/knn>) and hx:similarity for Comunica.
-export { KnnService, similarityFunctions, exactSpace, saveEmbeddings, embeddingsGraph as knnEmbeddingsGraph, DEFAULT_K, MAX_K, EXACT_MAX, HNSW_EXPANSION, type Neighbour, type NearestOptions, type KnnOptions } from './knn.js';
+export { KnnService, similarityFunctions, exactSpace, saveEmbeddings, DEFAULT_K, MAX_K, EXACT_MAX, HNSW_EXPANSION, type Neighbour, type NearestOptions, type KnnOptions } from './knn.js';

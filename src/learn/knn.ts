@@ -75,9 +75,6 @@ interface KnnClause {
 
 const { namedNode, literal } = DataFactory;
 
-/** The named graph holding one model version's embeddings. */
-export const embeddingsGraph = embeddingGraph;
-
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -150,7 +147,7 @@ export class KnnService implements ServiceProvider {
   /** Embeddings of these resources (patients, records or HPO classes), from the model's graph. */
   async vectors(version: string, iris: string[]): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    const graph = embeddingsGraph(version);
+    const graph = embeddingGraph(version);
     // Only IRIs that can be written between <> (any other has no embedding: nothing to look up).
     const safe = iris.filter((s) => !/[\s<>"{}|^`\\]/.test(s));
     for (let i = 0; i < safe.length; i += 200) {
@@ -200,7 +197,7 @@ export class KnnService implements ServiceProvider {
   private async loadSpace(version: string, modality?: string): Promise<Space> {
     const name = modality ? `records-${modality}` : 'patients';
     const kind = modality ? 'record' : 'patient';
-    const graph = embeddingsGraph(version);
+    const graph = embeddingGraph(version);
     const dir = this.options.storeDir ? join(resolve(this.options.storeDir), MODELS_DIR, version) : undefined;
     const indexFile = dir && join(dir, `${name}.usearch`);
     const keysFile = dir && join(dir, `${name}.keys.json`);
@@ -365,7 +362,7 @@ export async function saveEmbeddings(store: GraphStore, storeDir: string, versio
     index.save(join(dir, `${name}.usearch`));
     writeAtomic(join(dir, `${name}.keys.json`), [JSON.stringify(group.map((it) => it.id))]);
   }
-  await store.commit({ replace: new Map([[embeddingsGraph(version), embeddingQuads(items, version, dim)]]), add: [], rejected: [], accepted: [] });
+  await store.commit({ replace: new Map([[embeddingGraph(version), embeddingQuads(items, version, dim)]]), add: [], rejected: [], accepted: [] });
   if (options.latest) writeAtomic(join(resolve(storeDir), MODELS_DIR, 'latest.json'), [JSON.stringify({ version })]);
 }
 

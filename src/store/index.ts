@@ -4,3 +4,4 @@ export type { GraphStore, StoreBatch, QuarantineEntry, ResultFormat, Row, Serial
 export { OxigraphStore, MEDIA_TYPES, ARRAYS_DIR, SERVE_FILE, type OpenOptions, type StoreHeader } from './oxigraph.js';
 export { openStore, openEndpoint, isRemoteLocation } from './open.js';
 export { writeAtomic } from './files.js';
+export { isAlive } from './lock.js';

@@ -22,7 +22,8 @@ export function acquireLock(dir: string): () => void {
   throw new Error(`${dir}: cannot take the store's write lock`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
