@@ -3,7 +3,7 @@ import { buildDiagnosisContext, type Hpoa, type PatientProfile } from '../retrie
 import type { GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
 import { loadDataset, mapUmlsTerms, type PatientData, type Split } from './data.js';
-import { CLASSICAL_DIAGNOSIS_METHOD, diseaseVectors } from './diseases.js';
+import { CLASSICAL_DIAGNOSIS_METHOD, diseaseVectors, type DiseaseVectors } from './diseases.js';
 import { embedPatients } from './encode.js';
 import { chooseFusion, compareFusions, fusionName, type MethodMetrics, type ScoredQuery } from './fusion.js';
 import type { ModalityName } from './model.js';
@@ -27,9 +27,16 @@ function toVectors(version: string, dim: number, vectors: Map<string, Float32Arr
 /**
  * Re-embeds every patient from its phenotypes only and, when the model has a genomic encoder, from
  * its genotype only, with the trained model (records are left out: their encoders are evaluated
- * on their own by the classification tasks).
+ * on their own by the classification tasks); with `hpoa`, the model's disease vectors too (cached
+ * beside the model), from the same loaded model.
  */
-export async function singleModalityVectors(store: GraphStore, storeDir: string, version: string, ontology: Ontology): Promise<{ vectors: SingleModalityVectors; phenotypeOnly: Map<string, Float32Array> }> {
+export async function singleModalityVectors(
+  store: GraphStore,
+  storeDir: string,
+  version: string,
+  ontology: Ontology,
+  hpoa?: Hpoa,
+): Promise<{ vectors: SingleModalityVectors; phenotypeOnly: Map<string, Float32Array>; diseases?: DiseaseVectors }> {
   await chooseBackend(undefined, () => undefined);
   const model = loadTrainedModel(storeDir, version, ontology);
   try {
@@ -39,7 +46,8 @@ export async function singleModalityVectors(store: GraphStore, storeDir: string,
     const phenotype = only((p) => ({ ...p, variants: undefined, records: [] }));
     const vectors: SingleModalityVectors = { phenotype: toVectors(version, model.config.dim, phenotype) };
     if (model.genes) vectors.genotype = toVectors(version, model.config.dim, only((p) => ({ ...p, observed: [], excluded: [], records: [] })));
-    return { vectors, phenotypeOnly: phenotype };
+    const diseases = hpoa ? diseaseVectors(model, modelDir(storeDir, version), hpoa, ontology) : undefined;
+    return { vectors, phenotypeOnly: phenotype, diseases };
   } finally {
     model.dispose();
   }
@@ -113,15 +121,4 @@ export function diseaseRanking(
     seen: group(scored('test', (p) => !unseen(p))),
     fusion: { fusion: `${fusionName(fusion)}(embedding, ${CLASSICAL_DIAGNOSIS_METHOD})`, chosenOn: validation.embedding.queries ? `${validation.embedding.queries} validation-split patients, best MRR` : 'default (no validation-split query)' },
   };
-}
-
-/** The disease vectors of a model for these annotations (cached beside the model). */
-export async function modelDiseaseVectors(storeDir: string, version: string, hpoa: Hpoa, ontology: Ontology) {
-  await chooseBackend(undefined, () => undefined);
-  const model = loadTrainedModel(storeDir, version, ontology);
-  try {
-    return diseaseVectors(model, modelDir(storeDir, version), hpoa, ontology);
-  } finally {
-    model.dispose();
-  }
 }

@@ -13,7 +13,7 @@ import {
   applyPlatt, auroc, bestF1Threshold, brierScore, cosineDistances, expectedCalibrationError, f1At, fitPlatt, knnAccuracy, pca2,
   pearson, rocCurve, silhouette, spearman, type ReliabilityBin,
 } from './eval-metrics.js';
-import { diseaseRanking, modelDiseaseVectors, singleModalityVectors, type DiseaseRankingEvaluation, type SingleModalityVectors } from './eval-baselines.js';
+import { diseaseRanking, singleModalityVectors, type DiseaseRankingEvaluation, type SingleModalityVectors } from './eval-baselines.js';
 import { chooseFusion, compareFusions, fuse, fusionName, type Fusion, type ScoredQuery } from './fusion.js';
 import { chart, PALETTE, type Series } from './plots.js';
 import { hash32, Rng } from './random.js';
@@ -529,7 +529,7 @@ async function evaluateModel(store: GraphStore, view: StoreView, storeDir: strin
   const terms = new Map([...(await storedEmbeddings(store, version, 'term')).entries()].map(([iri, e]) => [oboCurie(iri) ?? iri, e.vector]));
   if (!terms.size) throw new InputError(`model ${version}: no embeddings in the store (run harmonia embed --model ${version} first)`);
   const vectors = await loadPatientVectors(store, version);
-  const single = await singleModalityVectors(store, storeDir, version, view.ontology);
+  const single = await singleModalityVectors(store, storeDir, version, view.ontology, view.hpoa);
   const tasks = classification(view, splits, records, terms);
   const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   for (const s of splits.values()) counts[s]++;
@@ -543,7 +543,7 @@ async function evaluateModel(store: GraphStore, view: StoreView, storeDir: strin
     retrieval: retrieval(view, vectors, splits, seed, single.vectors),
     separation: sep.results,
     ontology: onto.result,
-    ...(view.hpoa ? { diseaseRanking: diseaseRanking(view.hpoa, view.ontology, view.profiles, splits, single.phenotypeOnly, await modelDiseaseVectors(storeDir, version, view.hpoa, view.ontology)) } : {}),
+    ...(view.hpoa && single.diseases ? { diseaseRanking: diseaseRanking(view.hpoa, view.ontology, view.profiles, splits, single.phenotypeOnly, single.diseases) } : {}),
     plots: plotsDir ? writePlots(plotsDir, version, tasks, sep.maps, onto.points, onto.result) : [],
   };
 }
