@@ -73,6 +73,7 @@ async function metrics(ctx: ServerContext, res: Response): Promise<void> {
       { name: 'harmonia_query_queue', help: 'Queries waiting for a free worker.', type: 'gauge', samples: [['', w.queued]] },
       { name: 'harmonia_query_timeouts_total', help: 'Queries stopped at the time limit (running or waiting).', type: 'counter', samples: [['', w.timeouts]] },
       { name: 'harmonia_query_worker_restarts_total', help: 'Query workers replaced, by reason.', type: 'counter', samples: Object.entries(w.restarts).map(([k, v]) => [`reason="${k}"`, v]) },
+      { name: 'harmonia_query_worker_refreshes_total', help: 'Writes applied to a query worker\'s copy in place, without a reload.', type: 'counter', samples: [['', w.refreshes]] },
     );
   }
   res.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics!.render(extra));

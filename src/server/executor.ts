@@ -30,6 +30,8 @@ export interface ExecutorHealth {
   queued: number;
   timeouts: number;
   restarts: Restarts;
+  /** Writes applied to a worker's copy in place (no reload). */
+  refreshes: number;
   lastTrap?: { at: string; error: string };
   lastStartError?: string;
 }
@@ -63,10 +65,12 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A reload has a fresh replacement ready: end this one when its query is done. */
   retireWhenIdle?: boolean;
+  /** Refreshes posted to this worker and not yet answered, by number. */
+  refreshes?: Map<number, (applied: boolean) => void>;
 }
 
 interface WorkerReply {
-  type?: 'ready' | 'failed';
+  type?: 'ready' | 'failed' | 'refreshed';
   id?: number;
   ok?: boolean;
   value?: unknown;
@@ -79,6 +83,11 @@ interface WorkerReply {
   stats?: StoreStats;
   /** After a write job, done or failed: the generation of the store it wrote. */
   generation?: string;
+  /** After a write job: whether it rewrote the segment log (a compaction), so that copies cannot catch up. */
+  rewritten?: boolean;
+  /** With 'refreshed': its number, and whether the copy caught up with the store on disk. */
+  refresh?: number;
+  applied?: boolean;
 }
 
 /**
@@ -96,6 +105,7 @@ export class WorkerPool {
   private seq = 0;
   private closed = false;
   private timeouts = 0;
+  private refreshed = 0;
   private lastTrap?: { at: string; error: string };
   private lastStartError?: string;
   readonly restarts: Restarts = { timeout: 0, trap: 0, crash: 0, reload: 0 };
@@ -136,11 +146,12 @@ export class WorkerPool {
         reply = await this.submit({ job: kind, args }, timeoutMs);
       } catch (e) {
         // Refused by the worker: it says whether anything was written. Stopped or lost: it may have been.
-        const generation = (e as { generation?: string }).generation;
-        if (generation === undefined || generation !== this.latest?.generation) await this.reload();
+        const { generation, rewritten } = e as { generation?: string; rewritten?: boolean };
+        if (generation === undefined) await this.reload();
+        else if (generation !== this.latest?.generation) await this.propagate(rewritten === true);
         throw e;
       }
-      if (reply.generation !== this.latest?.generation) await this.reload();
+      if (reply.generation !== this.latest?.generation) await this.propagate(reply.rewritten === true);
       return reply.value as JobResult<K>;
     });
     this.writing = done.catch(() => undefined);
@@ -171,6 +182,36 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * After a write one worker applied: every worker's copy catches up with the store on disk (the
+   * writer's too, for its caches), in the order of its messages, so every job dispatched from now on
+   * sees the write; a copy that cannot (the write rewrote the log) is replaced as on a reload.
+   */
+  private async propagate(rewritten: boolean): Promise<void> {
+    if (rewritten) return this.reload();
+    // After a reload in progress, so that no worker loaded before the write is left behind.
+    await this.rolling;
+    const lagging: Slot[] = [];
+    await Promise.all(this.live().map(async (slot) => {
+      if (!(await this.refresh(slot))) lagging.push(slot);
+    }));
+    if (lagging.length) await this.reload();
+  }
+
+  /** Asks one worker to catch up; true once it has (or it has been ended: its replacement loads the new store). */
+  private async refresh(slot: Slot): Promise<boolean> {
+    try {
+      await slot.ready;
+    } catch {
+      return true;
+    }
+    if (slot.state === 'retired') return true;
+    const n = ++this.seq;
+    const answered = new Promise<boolean>((resolve) => (slot.refreshes ??= new Map()).set(n, resolve));
+    slot.worker.postMessage({ type: 'refresh', refresh: n });
+    return answered;
+  }
+
   /** After a write to the store on disk: every worker is replaced by one that has read it. */
   reload(): Promise<void> {
     if (!this.queuedRoll) {
@@ -189,7 +230,7 @@ export class WorkerPool {
     const count = (s: SlotState) => live.filter((x) => x.state === s).length;
     return {
       size: this.size, ready: count('idle') + count('busy'), busy: count('busy'), starting: count('starting'),
-      queued: this.queue.length, timeouts: this.timeouts, restarts: { ...this.restarts },
+      queued: this.queue.length, timeouts: this.timeouts, restarts: { ...this.restarts }, refreshes: this.refreshed,
       ...(this.lastTrap ? { lastTrap: this.lastTrap } : {}),
       ...(this.lastStartError ? { lastStartError: this.lastStartError } : {}),
     };
@@ -227,6 +268,11 @@ export class WorkerPool {
         failed(new Error(m.error));
         void this.retire(slot);
         this.afterLoss();
+      } else if (m.type === 'refreshed') {
+        if (m.stats && Number(m.stats.generation) >= Number(this.latest?.generation ?? 0)) this.latest = m.stats;
+        if (m.applied) this.refreshed++;
+        slot.refreshes?.get(m.refresh!)?.(m.applied === true);
+        slot.refreshes?.delete(m.refresh!);
       } else if (m.id !== undefined && m.id === slot.jobId) {
         this.finish(slot, m);
       }
@@ -249,6 +295,7 @@ export class WorkerPool {
     const needed = this.short(slot);
     slot.state = 'retired';
     this.slots.delete(slot);
+    this.settleRefreshes(slot);
     job?.reject(new QueryFailure(500, `the query worker failed while answering (${reason}); it has been replaced`));
     if (wasStarting) return this.afterLoss();
     this.restarts.crash++;
@@ -335,7 +382,14 @@ export class WorkerPool {
     if (slot.state === 'retired') return;
     slot.state = 'retired';
     this.slots.delete(slot);
+    this.settleRefreshes(slot);
     await slot.worker.terminate();
+  }
+
+  /** An ended worker answers no refresh: its replacement loads the store as it is on disk. */
+  private settleRefreshes(slot: Slot): void {
+    for (const resolve of slot.refreshes?.values() ?? []) resolve(true);
+    slot.refreshes?.clear();
   }
 
   /** One worker at a time: its replacement is ready before it is ended, so memory holds one extra copy at most. */

@@ -126,7 +126,12 @@ export class OxigraphStore implements GraphStore {
   }
 
   private load(): void {
-    for (const seg of this.manifest.segments) {
+    this.applySegments(this.manifest.segments);
+    if (this.manifest.quarantine) this.quarantined = JSON.parse(readFileSync(join(this.dir, this.manifest.quarantine), 'utf8'));
+  }
+
+  private applySegments(segments: readonly Segment[]): void {
+    for (const seg of segments) {
       const path = join(this.dir, seg.file);
       if (seg.kind === 'update') {
         this.store.update(readFileSync(path, 'utf8'));
@@ -140,7 +145,29 @@ export class OxigraphStore implements GraphStore {
       // replacement of one of them would be added to its old triples instead of replacing them.
       if (!seg.replaces) for (const g of this.namedGraphs()) this.graphs.add(g.value);
     }
-    if (this.manifest.quarantine) this.quarantined = JSON.parse(readFileSync(join(this.dir, this.manifest.quarantine), 'utf8'));
+  }
+
+  /**
+   * Brings this in-memory copy up to the store on disk when another handle of this process wrote it
+   * (the server's query workers each hold a copy; one of them applies a write): the segments committed
+   * since this copy was loaded are applied as loading would apply them, in milliseconds for a small
+   * write instead of the seconds of a reload. Answers false, changing nothing, when that is not
+   * possible: the log was rewritten (a compaction) or the ontology was replaced; reopen then.
+   */
+  catchUp(): boolean {
+    const disk = readManifest(join(this.dir, MANIFEST));
+    const mine = this.manifest.segments;
+    const extends_ = disk.segments.length >= mine.length && mine.every((seg, i) => seg.file === disk.segments[i].file);
+    if (!extends_ || disk.ontology !== this.manifest.ontology) return false;
+    this.applySegments(disk.segments.slice(mine.length));
+    this.manifest = disk;
+    this.quarantined = disk.quarantine ? JSON.parse(readFileSync(join(this.dir, disk.quarantine), 'utf8')) : [];
+    return true;
+  }
+
+  /** The files of the segment log, in order: a write that keeps them as a prefix did not rewrite the log. */
+  segmentFiles(): string[] {
+    return this.manifest.segments.map((s) => s.file);
   }
 
   /** Files left by a commit that died before its manifest swap: never referenced, safe to delete. */

@@ -88,6 +88,33 @@ describe('OxigraphStore persistence', () => {
     expect(await values(await OxigraphStore.open(path))).toEqual(['kept', 'new']);
   });
 
+  test('a reader copy catches up with commits, replacements, updates and the quarantine of another handle; not across a compaction', async () => {
+    const path = join(dir.path, 's');
+    const w = await OxigraphStore.open(path, { create: true, write: true });
+    await w.commit(batch([[g(1), [q('a', '1', g(1))]], [g(2), [q('b', '2', g(2))]]]));
+    const r = await OxigraphStore.open(path);
+    await w.commit({ ...batch([[g(1), [q('a', '1b', g(1))]]]), rejected: [{ file: 'x.json', stage: 'check', reasons: [{ message: 'bad' }], at: '2026-12-02T00:00:00Z' }] });
+    await w.update('INSERT DATA { <http://example.org/d> <http://example.org/p> "d" }');
+    expect(await values(r)).toEqual(['1', '2']);
+    expect(r.catchUp()).toBe(true);
+    expect(await values(r)).toEqual(['1b', '2', 'd']);
+    expect(await r.generation()).toBe(await w.generation());
+    expect(await r.quarantine()).toEqual(await w.quarantine());
+    // Nothing new: a no-op.
+    expect(r.catchUp()).toBe(true);
+    expect(await values(r)).toEqual(['1b', '2', 'd']);
+    // A graph the catching-up copy learnt is replaced, not added to, by a later commit.
+    await w.commit(batch([[g(2), [q('b', '2b', g(2))]]]));
+    expect(r.catchUp()).toBe(true);
+    expect(await values(r)).toEqual(['1b', '2b', 'd']);
+    w.compact();
+    await w.commit(batch([[g(3), [q('c', '3', g(3))]]]));
+    expect(r.catchUp()).toBe(false);
+    expect(await values(r)).toEqual(['1b', '2b', 'd']);
+    expect(await values(await OxigraphStore.open(path))).toEqual(['1b', '2b', '3', 'd']);
+    await w.close();
+  });
+
   test('one writer at a time; readers need no lock; a read-only store refuses writes', async () => {
     const path = join(dir.path, 's');
     const w = await OxigraphStore.open(path, { create: true, write: true });
