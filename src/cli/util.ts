@@ -70,6 +70,31 @@ export function progressCounter(label: string, total?: number, options: { beside
   };
 }
 
+/**
+ * A counted progress line fed running totals, as the evaluation functions report them
+ * (`onProgress(done, total)`): `report(done, total, phase)` shows `label: phase [###---] done/total
+ * rate ETA`; a new phase starts a new count (its own rate and ETA). `done()` clears the line (before a
+ * log line too: the next report draws it again).
+ */
+export function phasedProgress(label: string, options: { stream?: NodeJS.WriteStream } = {}): { report(done: number, total: number, phase?: string): void; done(): void } {
+  let counter: ReturnType<typeof progressCounter> | undefined;
+  let current: string | undefined;
+  let shown = 0;
+  return {
+    report(done, total, phase) {
+      if (!counter || phase !== current) {
+        counter?.done();
+        counter = progressCounter(phase === undefined ? label : `${label}: ${phase}`, total, options);
+        current = phase;
+        shown = 0;
+      }
+      counter.tick(done - shown, total);
+      shown = done;
+    },
+    done: () => counter?.done(),
+  };
+}
+
 export function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   return '[' + '#'.repeat(full) + '-'.repeat(width - full) + ']';

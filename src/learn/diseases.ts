@@ -67,7 +67,7 @@ function annotationsHash(hpoa: Hpoa): string {
 }
 
 /** Embeds every ranked disease (mean of its pseudo-patients' vectors, normalised). */
-export function embedDiseases(model: Model, diseases: ReturnType<typeof rankedDiseases>): Float32Array {
+export function embedDiseases(model: Model, diseases: ReturnType<typeof rankedDiseases>, onProgress?: (done: number, total: number) => void): Float32Array {
   const D = model.config.dim;
   const rng = new Rng(SAMPLE_SEED);
   const patients: PatientData[] = [];
@@ -83,7 +83,7 @@ export function embedDiseases(model: Model, diseases: ReturnType<typeof rankedDi
       owner.push(di);
     }
   });
-  const vectors = embedPatients(model, { patients, records: [], skipped: [] }, []);
+  const vectors = embedPatients(model, { patients, records: [], skipped: [] }, [], onProgress);
   const matrix = new Float32Array(diseases.length * D);
   patients.forEach((p, k) => {
     const v = vectors.get(p.id);
@@ -102,9 +102,11 @@ export function embedDiseases(model: Model, diseases: ReturnType<typeof rankedDi
 
 /**
  * The disease vectors of a model for these annotations, from `<model dir>/diseases-<hash>.npy` and
- * `.keys.json` when present, else embedded and saved there.
+ * `.keys.json` when present, else embedded and saved there (`onProgress`: pseudo-patients embedded).
  */
-export function diseaseVectors(model: Model, dir: string, hpoa: Hpoa, ontology: Ontology | undefined, log: (l: string) => void = () => undefined): DiseaseVectors {
+export function diseaseVectors(
+  model: Model, dir: string, hpoa: Hpoa, ontology: Ontology | undefined, log: (l: string) => void = () => undefined, onProgress?: (done: number, total: number) => void,
+): DiseaseVectors {
   const diseases = rankedDiseases(hpoa, ontology);
   const file = join(dir, `diseases-${annotationsHash(hpoa)}`);
   const ids = diseases.map((d) => d.id);
@@ -118,7 +120,7 @@ export function diseaseVectors(model: Model, dir: string, hpoa: Hpoa, ontology: 
     }
   }
   const started = Date.now();
-  const matrix = embedDiseases(model, diseases);
+  const matrix = embedDiseases(model, diseases, onProgress);
   writeAtomic(`${file}.npy`, [encodeNpy({ data: matrix, shape: [ids.length, D] })]);
   writeAtomic(`${file}.keys.json`, [JSON.stringify(ids)]);
   log(`learn: embedded ${ids.length} disease profiles of ${hpoa.file} (${DISEASE_SAMPLES} draws each) in ${((Date.now() - started) / 1000).toFixed(1)} s; cached in ${file}.npy`);

@@ -101,9 +101,10 @@ export const hasPhenotype = (model: Model, p: PatientData) => p.observed.some((t
 /**
  * One unit vector per patient that has anything to embed (phenotypes, a genotype, records of a learned
  * modality): the fusion of its phenotype-set embedding, its genotype's and, per record modality, the mean of its
- * records' embeddings. `recordVectors` are embedRecords' output for dataset.records.
+ * records' embeddings. `recordVectors` are embedRecords' output for dataset.records. `onProgress`:
+ * patients embedded so far, of those with anything to embed, after each batch.
  */
-export function embedPatients(model: Model, dataset: Dataset, recordVectors: readonly (Float32Array | undefined)[]): Map<string, Float32Array> {
+export function embedPatients(model: Model, dataset: Dataset, recordVectors: readonly (Float32Array | undefined)[], onProgress?: (done: number, total: number) => void): Map<string, Float32Array> {
   const D = model.config.dim;
   const result = new Map<string, Float32Array>();
   const patients = dataset.patients.filter((p) => hasPhenotype(model, p) || hasGenotype(model, p) || p.records.some((r) => recordVectors[r]));
@@ -135,6 +136,7 @@ export function embedPatients(model: Model, dataset: Dataset, recordVectors: rea
       return model.fuse(parts, chunk.length);
     }).dataSync() as Float32Array;
     chunk.forEach((p, i) => result.set(p.id, z.slice(i * D, (i + 1) * D)));
+    onProgress?.(o + chunk.length, patients.length);
   }
   return result;
 }

@@ -1,5 +1,5 @@
 import type { Ontology } from '../ontology/index.js';
-import { buildDiagnosisContext, type Hpoa, type PatientProfile } from '../retrieve/index.js';
+import { buildDiagnosisContext, reportingEach, type Hpoa, type PatientProfile } from '../retrieve/index.js';
 import type { GraphStore } from '../store/index.js';
 import { chooseBackend } from './backend.js';
 import { loadDataset, mapUmlsTerms, type PatientData, type Split } from './data.js';
@@ -13,6 +13,9 @@ import { loadTrainedModel, modelDir } from './train.js';
 // What `harmonia eval embeddings` puts beside a model's fused patient embeddings: the same patients
 // embedded from one modality at a time (the single-modality baselines), and zero-shot disease ranking
 // of test patients, split into diseases the training split saw and diseases it never saw.
+
+/** How far a phase of an evaluation is: `done` of `total` units (patients, queries, tasks). */
+export type PhaseProgress = (phase: string, done: number, total: number) => void;
 
 /** Patient vectors from one modality alone, per modality the model's patients have (phenotype, genotype). */
 export type SingleModalityVectors = Partial<Record<ModalityName, PatientVectors>>;
@@ -36,17 +39,19 @@ export async function singleModalityVectors(
   version: string,
   ontology: Ontology,
   hpoa?: Hpoa,
+  onProgress?: PhaseProgress,
 ): Promise<{ vectors: SingleModalityVectors; phenotypeOnly: Map<string, Float32Array>; diseases?: DiseaseVectors }> {
   await chooseBackend(undefined, () => undefined);
   const model = loadTrainedModel(storeDir, version, ontology);
   try {
     const dataset = await loadDataset(store, storeDir, [], {}, model.genes !== undefined);
     mapUmlsTerms(dataset, ontology);
-    const only = (f: (p: PatientData) => PatientData) => embedPatients(model, { patients: dataset.patients.map(f), records: [], skipped: [] }, []);
-    const phenotype = only((p) => ({ ...p, variants: undefined, records: [] }));
+    const only = (phase: string, f: (p: PatientData) => PatientData) =>
+      embedPatients(model, { patients: dataset.patients.map(f), records: [], skipped: [] }, [], (done, total) => onProgress?.(phase, done, total));
+    const phenotype = only('embedding patients (phenotypes only)', (p) => ({ ...p, variants: undefined, records: [] }));
     const vectors: SingleModalityVectors = { phenotype: toVectors(version, model.config.dim, phenotype) };
-    if (model.genes) vectors.genotype = toVectors(version, model.config.dim, only((p) => ({ ...p, observed: [], excluded: [], records: [] })));
-    const diseases = hpoa ? diseaseVectors(model, modelDir(storeDir, version), hpoa, ontology) : undefined;
+    if (model.genes) vectors.genotype = toVectors(version, model.config.dim, only('embedding patients (genotype only)', (p) => ({ ...p, observed: [], excluded: [], records: [] })));
+    const diseases = hpoa ? diseaseVectors(model, modelDir(storeDir, version), hpoa, ontology, undefined, (done, total) => onProgress?.('embedding disease profiles', done, total)) : undefined;
     return { vectors, phenotypeOnly: phenotype, diseases };
   } finally {
     model.dispose();
@@ -77,7 +82,8 @@ export interface DiseaseRankingGroup {
 /**
  * Zero-shot disease ranking: each test patient's phenotype-only embedding against the embedded
  * phenotype.hpoa profiles, beside the classical default and their fusion (chosen on validation
- * patients), reported apart for diseases the training split never saw.
+ * patients), reported apart for diseases the training split never saw. `onProgress`: validation and
+ * test patients scored (each test patient once, for all three groups).
  */
 export function diseaseRanking(
   hpoa: Hpoa,
@@ -86,39 +92,47 @@ export function diseaseRanking(
   splits: Map<string, Split>,
   phenotypeOnly: Map<string, Float32Array>,
   diseases: { ids: string[]; matrix: Float32Array; dim: number },
+  onProgress?: (done: number, total: number) => void,
 ): DiseaseRankingEvaluation {
   const ctx = buildDiagnosisContext(ontology, hpoa);
   const position = new Map(diseases.ids.map((id, i) => [id, i]));
   const trained = new Set<string>();
   for (const p of profiles) if (splits.get(p.id) === 'train') for (const d of p.diseases) trained.add(d);
-  const scored = (split: Split, keep: (p: PatientProfile) => boolean = () => true): ScoredQuery[] => {
-    const out: ScoredQuery[] = [];
-    for (const p of profiles) {
-      if (splits.get(p.id) !== split || !p.observed.length || !keep(p)) continue;
+  const ofSplit = (split: Split) => profiles.filter((p) => splits.get(p.id) === split);
+  const validationPatients = ofSplit('validation');
+  const testPatients = ofSplit('test');
+  let done = 0;
+  const step = () => onProgress?.(++done, validationPatients.length + testPatients.length);
+  const scored = (patients: readonly PatientProfile[]): { patient: PatientProfile; query: ScoredQuery }[] => {
+    const out: { patient: PatientProfile; query: ScoredQuery }[] = [];
+    for (const p of reportingEach(patients, step)) {
+      if (!p.observed.length) continue;
       const v = phenotypeOnly.get(p.id);
       const targets = p.diseases.map((d) => position.get(d)).filter((t): t is number => t !== undefined);
       if (!v || !targets.length) continue;
       const relevant = new Uint8Array(diseases.ids.length);
       for (const t of targets) relevant[t] = 1;
-      out.push({ learned: cosines(diseases.matrix, diseases.dim, v), classical: ctx.model.scoreAll(p, CLASSICAL_DIAGNOSIS_METHOD), relevant });
+      out.push({ patient: p, query: { learned: cosines(diseases.matrix, diseases.dim, v), classical: ctx.model.scoreAll(p, CLASSICAL_DIAGNOSIS_METHOD), relevant } });
     }
     return out;
   };
-  const validation = compareFusions(scored('validation'), CLASSICAL_DIAGNOSIS_METHOD);
+  const validation = compareFusions(scored(validationPatients).map((s) => s.query), CLASSICAL_DIAGNOSIS_METHOD);
   const fusion = chooseFusion(validation);
   const chosen = `hybrid:${fusionName(fusion)}`;
-  const group = (queries: ScoredQuery[]): DiseaseRankingGroup => {
-    const c = compareFusions(queries, CLASSICAL_DIAGNOSIS_METHOD);
+  const group = (queries: { query: ScoredQuery }[]): DiseaseRankingGroup => {
+    const c = compareFusions(queries.map((s) => s.query), CLASSICAL_DIAGNOSIS_METHOD);
     return { queries: c.embedding.queries, embedding: c.embedding, classical: c.classical, hybrid: c.hybrid.find((h) => h.method === chosen)! };
   };
   const unseen = (p: PatientProfile) => p.diseases.every((d) => !trained.has(d));
+  // Scored once; the seen and unseen groups are parts of the same test queries, in the same order.
+  const test = scored(testPatients);
   return {
     split: 'test',
     diseases: diseases.ids.length,
     query: 'phenotype-only embedding of the test patient',
-    all: group(scored('test')),
-    unseen: group(scored('test', unseen)),
-    seen: group(scored('test', (p) => !unseen(p))),
+    all: group(test),
+    unseen: group(test.filter((s) => unseen(s.patient))),
+    seen: group(test.filter((s) => !unseen(s.patient))),
     fusion: { fusion: `${fusionName(fusion)}(embedding, ${CLASSICAL_DIAGNOSIS_METHOD})`, chosenOn: validation.embedding.queries ? `${validation.embedding.queries} validation-split patients, best MRR` : 'default (no validation-split query)' },
   };
 }

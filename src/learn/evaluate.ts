@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { HX, InputError, oboCurie } from '../model/index.js';
 import type { Ontology } from '../ontology/index.js';
 import {
-  buildRetrievalContext, DEFAULT_METHOD, evaluateRetrieval, loadHpoa, parseMethod, profilesFromStore, rankOfFirstRelevant,
-  type EvaluationResult, type Hpoa, type PatientProfile, type RetrievalContext,
+  buildRetrievalContext, DEFAULT_METHOD, evaluateRetrieval, loadHpoa, parseMethod, profilesFromStore, rankOfFirstRelevant, reportingEach,
+  type EvaluationResult, type QueryProgress, type Hpoa, type PatientProfile, type RetrievalContext,
 } from '../retrieve/index.js';
 import { openStore, type GraphStore } from '../store/index.js';
 import type { Split } from './data.js';
@@ -13,7 +13,7 @@ import {
   applyPlatt, auroc, bestF1Threshold, brierScore, cosineDistances, expectedCalibrationError, f1At, fitPlatt, knnAccuracy, pca2,
   pearson, rocCurve, silhouette, spearman, type ReliabilityBin,
 } from './eval-metrics.js';
-import { diseaseRanking, singleModalityVectors, type DiseaseRankingEvaluation, type SingleModalityVectors } from './eval-baselines.js';
+import { diseaseRanking, singleModalityVectors, type DiseaseRankingEvaluation, type PhaseProgress, type SingleModalityVectors } from './eval-baselines.js';
 import { chooseFusion, compareFusions, fuse, fusionName, type Fusion, type ScoredQuery } from './fusion.js';
 import { chart, PALETTE, type Series } from './plots.js';
 import { hash32, Rng } from './random.js';
@@ -207,16 +207,19 @@ function classify(modality: string, term: string, label: string | undefined, sco
   };
 }
 
-function classification(view: StoreView, splits: Map<string, Split>, records: Map<string, { vector: Float32Array }>, terms: Map<string, Float32Array>): ScoredTask[] {
+/** One task per (modality, finding the model has a term vector for); `onProgress`: tasks done. */
+function classification(view: StoreView, splits: Map<string, Split>, records: Map<string, { vector: Float32Array }>, terms: Map<string, Float32Array>, onProgress?: QueryProgress): ScoredTask[] {
   const embedded = view.records.filter((r) => records.has(r.iri));
-  const out: ScoredTask[] = [];
+  const tasks: { modality: string; term: string; mine: RecordFact[] }[] = [];
   for (const m of [...new Set(embedded.map((r) => r.modality))].sort()) {
     const mine = embedded.filter((r) => r.modality === m);
-    for (const term of [...new Set(mine.map((r) => r.finding).filter((f): f is string => !!f && terms.has(f)))].sort()) {
-      const tv = terms.get(term)!;
-      const scored = mine.map((r) => ({ split: splits.get(r.patient), finding: r.finding, score: dot(records.get(r.iri)!.vector, tv) }));
-      out.push(classify(m, term, view.ontology.label(term), scored));
-    }
+    for (const term of [...new Set(mine.map((r) => r.finding).filter((f): f is string => !!f && terms.has(f)))].sort()) tasks.push({ modality: m, term, mine });
+  }
+  const out: ScoredTask[] = [];
+  for (const { modality, term, mine } of reportingEach(tasks, onProgress)) {
+    const tv = terms.get(term)!;
+    const scored = mine.map((r) => ({ split: splits.get(r.patient), finding: r.finding, score: dot(records.get(r.iri)!.vector, tv) }));
+    out.push(classify(modality, term, view.ontology.label(term), scored));
   }
   return out;
 }
@@ -243,15 +246,17 @@ interface Query extends ScoredQuery {
   profile: PatientProfile;
 }
 
-/** Queries of a split, skipping as `harmonia eval retrieval` does (no diagnosis, no publication, no relevant candidate, empty profile) plus "no embedding". */
-function* retrievalQueries(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, split: Split, skipped: Record<string, number>): Generator<Query> {
+/**
+ * Queries of a split, skipping as `harmonia eval retrieval` does (no diagnosis, no publication, no
+ * relevant candidate, empty profile) plus "no embedding"; `step` after each patient of the split.
+ */
+function* retrievalQueries(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, split: Split, skipped: Record<string, number>, step?: () => void): Generator<Query> {
   const index = view.classical.index;
   const method = parseMethod(DEFAULT_METHOD);
   const rowOf = Int32Array.from(view.profiles, (p) => vectors.row.get(p.id) ?? -1);
   const diseasesOf = view.profiles.map((p) => new Set(p.diseases));
   const skip = (why: string) => void (skipped[why] = (skipped[why] ?? 0) + 1);
-  for (const q of view.profiles) {
-    if (splits.get(q.id) !== split) continue;
+  for (const q of reportingEach(view.profiles.filter((p) => splits.get(p.id) === split), step)) {
     const row = vectors.row.get(q.id);
     if (row === undefined) {
       skip('no embedding');
@@ -300,9 +305,18 @@ function bootstrap(a: number[], b: number[], seed: number): { mean: number | nul
   return { mean: round(d.reduce((s, x) => s + x, 0) / n), low: round(means[Math.floor(0.025 * BOOTSTRAP)]), high: round(means[Math.ceil(0.975 * BOOTSTRAP) - 1]) };
 }
 
-function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, seed: number, single: SingleModalityVectors): RetrievalEvaluation | { unavailable: string } {
+/**
+ * `onProgress`: patients visited as queries, over the validation pass, the test pass, the classical
+ * figures of `eval retrieval` (counted as the whole test split) and each single-modality test pass.
+ */
+function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string, Split>, seed: number, single: SingleModalityVectors, onProgress?: QueryProgress): RetrievalEvaluation | { unavailable: string } {
+  const members = (split: Split) => view.profiles.filter((p) => splits.get(p.id) === split).length;
+  const tests = members('test');
+  const total = members('validation') + tests * (2 + Object.keys(single).length);
+  let done = 0;
+  const step = (n = 1) => onProgress?.((done += n), total);
   // The fusion is chosen on validation patients only (as `harmonia similar --method hybrid` does).
-  const comparison = compareFusions(retrievalQueries(view, vectors, splits, 'validation', {}), DEFAULT_METHOD);
+  const comparison = compareFusions(retrievalQueries(view, vectors, splits, 'validation', {}, () => step()), DEFAULT_METHOD);
   const measured = comparison.hybrid.some((h) => h.queries > 0);
   const fusion: Fusion = chooseFusion(comparison);
   const skipped: Record<string, number> = {};
@@ -310,15 +324,20 @@ function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string,
   const cls = new Tally(DEFAULT_METHOD);
   const hyb = new Tally(`hybrid:${fusionName(fusion)}`);
   const used: PatientProfile[] = [];
-  for (const q of retrievalQueries(view, vectors, splits, 'test', skipped)) {
+  for (const q of retrievalQueries(view, vectors, splits, 'test', skipped, () => step())) {
     used.push(q.profile);
     emb.add(rankOfFirstRelevant(q.learned, q.relevant, q.mask));
     cls.add(rankOfFirstRelevant(q.classical, q.relevant, q.mask));
     hyb.add(rankOfFirstRelevant(fuse(q.learned, q.classical, fusion, q.mask), q.relevant, q.mask));
   }
-  if (!used.length) return { unavailable: `no test-split patient can be a query (${JSON.stringify(skipped)})` };
+  if (!used.length) {
+    // No single-modality pass either: the phase is over.
+    if (done < total) onProgress?.(total, total);
+    return { unavailable: `no test-split patient can be a query (${JSON.stringify(skipped)})` };
+  }
   // The classical figures as `harmonia eval retrieval` computes them, on exactly these queries.
-  const official = evaluateRetrieval(view.classical, used, { method: DEFAULT_METHOD });
+  const official = evaluateRetrieval(view.classical, used, { method: DEFAULT_METHOD, onProgress: () => step() });
+  if (used.length < tests) step(tests - used.length);
   return {
     split: 'test',
     queries: used.length,
@@ -332,7 +351,7 @@ function retrieval(view: StoreView, vectors: PatientVectors, splits: Map<string,
     },
     singleModality: Object.entries(single).map(([m, v]) => {
       const t = new Tally(`embedding:${m}`);
-      for (const q of retrievalQueries(view, v, splits, 'test', {})) t.add(rankOfFirstRelevant(q.learned, q.relevant, q.mask));
+      for (const q of retrievalQueries(view, v, splits, 'test', {}, () => step())) t.add(rankOfFirstRelevant(q.learned, q.relevant, q.mask));
       return t.result();
     }),
   };
@@ -375,11 +394,14 @@ interface MapData {
   explained: [number, number];
 }
 
-function separation(view: StoreView, splits: Map<string, Split>, records: Map<string, { vector: Float32Array }>, vectors: PatientVectors): { results: Separation[]; maps: MapData[] } {
+/** `onProgress`: groups done, each record modality and then the patients. */
+function separation(view: StoreView, splits: Map<string, Split>, records: Map<string, { vector: Float32Array }>, vectors: PatientVectors, onProgress?: QueryProgress): { results: Separation[]; maps: MapData[] } {
   const results: Separation[] = [];
   const maps: MapData[] = [];
   const testRecords = view.records.filter((r) => splits.get(r.patient) === 'test' && records.has(r.iri));
-  for (const m of [...new Set(testRecords.map((r) => r.modality))].sort()) {
+  const modalities = [...new Set(testRecords.map((r) => r.modality))].sort();
+  const total = modalities.length + 1;
+  for (const m of reportingEach(modalities, (done) => onProgress?.(done, total))) {
     const rs = capped(testRecords.filter((r) => r.modality === m), (r) => r.iri);
     if (rs.length < 3) continue;
     const vs = rs.map((r) => records.get(r.iri)!.vector);
@@ -401,6 +423,7 @@ function separation(view: StoreView, splits: Map<string, Split>, records: Map<st
     const p = pca2(vs);
     maps.push({ name: 'patients', points: p.points, labels: { disease }, explained: p.explained });
   }
+  onProgress?.(total, total);
   return { results, maps };
 }
 
@@ -431,7 +454,8 @@ export function ontologyDistance(ontology: Ontology, a: string, b: string): numb
   return best;
 }
 
-function ontologyPairs(view: StoreView, terms: Map<string, Float32Array>, seed: number): { result: OntologyAgreement; points: [number, number][] } {
+/** `onProgress`: term pairs measured. */
+function ontologyPairs(view: StoreView, terms: Map<string, Float32Array>, seed: number, onProgress?: QueryProgress): { result: OntologyAgreement; points: [number, number][] } {
   const used = [...new Set(view.profiles.flatMap((p) => p.observed))].filter((t) => terms.has(t)).sort();
   const rng = new Rng(hash32(`ontology-pairs\u0000${seed}`));
   const pairs: [string, string][] = [];
@@ -447,7 +471,11 @@ function ontologyPairs(view: StoreView, terms: Map<string, Float32Array>, seed: 
       if (ancestors.length) pairs.push([a, ancestors[rng.int(ancestors.length)]]);
     }
   }
-  const points = pairs.map(([a, b]) => [ontologyDistance(view.ontology, a, b), 1 - dot(terms.get(a)!, terms.get(b)!)] as [number, number]).filter(([d]) => Number.isFinite(d));
+  const points: [number, number][] = [];
+  for (const [a, b] of reportingEach(pairs, onProgress)) {
+    const d = ontologyDistance(view.ontology, a, b);
+    if (Number.isFinite(d)) points.push([d, 1 - dot(terms.get(a)!, terms.get(b)!)]);
+  }
   return { result: { pairs: points.length, spearman: round(spearman(points.map((p) => p[0]), points.map((p) => p[1]))), pearson: round(pearson(points.map((p) => p[0]), points.map((p) => p[1]))) }, points };
 }
 
@@ -462,23 +490,20 @@ function coloured(points: [number, number][], labels: string[]): Series[] {
   return groups.map((g, i) => ({ name: `${g} (${labels.filter((l) => name(l) === g).length})`, kind: 'points', color: PALETTE[i], points: points.filter((_, k) => name(labels[k]) === g) }));
 }
 
-function writePlots(dir: string, version: string, tasks: ScoredTask[], maps: MapData[], ontologyPoints: [number, number][], agreement: OntologyAgreement): string[] {
+/** Draws and writes the plots; `onProgress`: plots written (each is drawn when its turn comes). */
+function writePlots(dir: string, version: string, tasks: ScoredTask[], maps: MapData[], ontologyPoints: [number, number][], agreement: OntologyAgreement, onProgress?: QueryProgress): string[] {
   mkdirSync(dir, { recursive: true });
-  const files: string[] = [];
-  const save = (name: string, png: Buffer) => {
-    const file = join(dir, `${version}.${name}.png`);
-    writeFileSync(file, png);
-    files.push(file);
-  };
+  const planned: { name: string; draw: () => Buffer }[] = [];
+  const plan = (name: string, draw: () => Buffer) => void planned.push({ name, draw });
   const diagonal: Series = { name: 'chance / ideal', kind: 'line', points: [[0, 0], [1, 1]], color: [150, 150, 150], dashed: true, size: 1 };
   if (tasks.length) {
-    save('roc', chart({
+    plan('roc', () => chart({
       title: `ROC, test records (${version})`, xLabel: 'false positive rate', yLabel: 'true positive rate', x: [0, 1], y: [0, 1],
       series: [...tasks.map((t) => ({ name: `${t.task.modality} ${t.task.term} AUC ${t.task.auroc ?? 'n/a'}`, kind: 'line' as const, points: t.roc })), diagonal],
     }));
     const calibrated = tasks.filter((t) => 'bins' in t.task.calibration);
     if (calibrated.length)
-      save('reliability', chart({
+      plan('reliability', () => chart({
         title: `Reliability, test records (${version})`, xLabel: 'predicted probability (Platt, fitted on validation)', yLabel: 'fraction with the finding', x: [0, 1], y: [0, 1],
         series: [...calibrated.map((t) => {
           const c = t.task.calibration as { ece: number; bins: ReliabilityBin[] };
@@ -488,16 +513,22 @@ function writePlots(dir: string, version: string, tasks: ScoredTask[], maps: Map
   }
   for (const m of maps)
     for (const [by, labels] of Object.entries(m.labels))
-      save(`map-${m.name.replace(/\W+/g, '-')}-by-${by}`, chart({
+      plan(`map-${m.name.replace(/\W+/g, '-')}-by-${by}`, () => chart({
         title: `PCA of ${m.name} (test) by ${by}`, xLabel: `PC1 (${Math.round(m.explained[0] * 100)}% of variance)`, yLabel: `PC2 (${Math.round(m.explained[1] * 100)}%)`,
         series: coloured(m.points, labels),
       }));
   if (ontologyPoints.length)
-    save('ontology-distance', chart({
+    plan('ontology-distance', () => chart({
       title: `HPO distance vs embedding distance (${version})`, xLabel: 'HPO graph distance (is_a edges via the nearest common ancestor)', yLabel: '1 - cosine',
       notes: [`Spearman ${agreement.spearman ?? 'n/a'} over ${agreement.pairs} term pairs`],
       series: [{ name: 'term pair', kind: 'points', points: ontologyPoints.map(([d, e], i) => [d + ((hash32(String(i)) % 1000) / 1000 - 0.5) * 0.4, e] as [number, number]), size: 2 }],
     }));
+  const files: string[] = [];
+  for (const { name, draw } of reportingEach(planned, onProgress)) {
+    const file = join(dir, `${version}.${name}.png`);
+    writeFileSync(file, draw());
+    files.push(file);
+  }
   return files;
 }
 
@@ -520,31 +551,41 @@ export interface EvaluateOptions {
   /** phenotype.hpoa: information content of the classical similarity from disease annotations. */
   annotations?: string;
   log?: (line: string) => void;
+  /**
+   * How far the evaluation of `version` is: `done` of `total` units of a phase (patients embedded,
+   * tasks, queries, groups, term pairs, plots). Phases come one after another, each counting up to its
+   * total; one with nothing to do reports nothing.
+   */
+  onProgress?: (phase: string, done: number, total: number, version: string) => void;
 }
 
-async function evaluateModel(store: GraphStore, view: StoreView, storeDir: string, version: string, plotsDir: string | undefined): Promise<ModelEvaluation> {
+async function evaluateModel(store: GraphStore, view: StoreView, storeDir: string, version: string, plotsDir: string | undefined, onProgress?: PhaseProgress): Promise<ModelEvaluation> {
+  const of = (phase: string): QueryProgress | undefined => onProgress && ((done, total) => onProgress(phase, done, total));
   const splits = readSplits(storeDir, version);
   const { losses, seed } = modelInfo(storeDir, version);
   const records = await storedEmbeddings(store, version, 'record');
   const terms = new Map([...(await storedEmbeddings(store, version, 'term')).entries()].map(([iri, e]) => [oboCurie(iri) ?? iri, e.vector]));
   if (!terms.size) throw new InputError(`model ${version}: no embeddings in the store (run harmonia embed --model ${version} first)`);
   const vectors = await loadPatientVectors(store, version);
-  const single = await singleModalityVectors(store, storeDir, version, view.ontology, view.hpoa);
-  const tasks = classification(view, splits, records, terms);
+  const single = await singleModalityVectors(store, storeDir, version, view.ontology, view.hpoa, onProgress);
+  const tasks = classification(view, splits, records, terms, of('classification'));
   const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   for (const s of splits.values()) counts[s]++;
-  const sep = separation(view, splits, records, vectors);
-  const onto = ontologyPairs(view, terms, seed);
+  const sep = separation(view, splits, records, vectors, of('separation'));
+  const onto = ontologyPairs(view, terms, seed, of('ontology'));
+  const ret = retrieval(view, vectors, splits, seed, single.vectors, of('retrieval'));
+  const ranking = view.hpoa && single.diseases ? diseaseRanking(view.hpoa, view.ontology, view.profiles, splits, single.phenotypeOnly, single.diseases, of('disease ranking')) : undefined;
+  const plots = plotsDir ? writePlots(plotsDir, version, tasks, sep.maps, onto.points, onto.result, of('plots')) : [];
   return {
     version,
     losses,
     splits: counts,
     classification: tasks.map((t) => t.task),
-    retrieval: retrieval(view, vectors, splits, seed, single.vectors),
+    retrieval: ret,
     separation: sep.results,
     ontology: onto.result,
-    ...(view.hpoa && single.diseases ? { diseaseRanking: diseaseRanking(view.hpoa, view.ontology, view.profiles, splits, single.phenotypeOnly, single.diseases) } : {}),
-    plots: plotsDir ? writePlots(plotsDir, version, tasks, sep.maps, onto.points, onto.result) : [],
+    ...(ranking ? { diseaseRanking: ranking } : {}),
+    plots,
   };
 }
 
@@ -559,7 +600,8 @@ export async function evaluateEmbeddings(options: EvaluateOptions): Promise<Embe
     const models: ModelEvaluation[] = [];
     for (const v of versions) {
       const started = Date.now();
-      models.push(await evaluateModel(store, view, options.storeDir, v, options.plotsDir));
+      const report = options.onProgress;
+      models.push(await evaluateModel(store, view, options.storeDir, v, options.plotsDir, report && ((phase, done, total) => report(phase, done, total, v))));
       log(`learn: evaluated ${v} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     return { store: resolve(options.storeDir), definitions: DEFINITIONS, models };

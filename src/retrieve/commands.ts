@@ -3,7 +3,7 @@ import type { Ontology } from '../ontology/index.js';
 import { DEFAULT_DIAGNOSIS_METHOD, DIAGNOSIS_METHODS, DiseaseModel, type DiagnosisMethod, type GeneScore } from './diagnose.js';
 import { DiagnosisEvaluation, EVALUATION_MODES, evaluateHeldOut, geneScores, type Calibration, type EquivalentIdSummary, type EvaluationMode, type RankTarget, type SplitName } from './heldout.js';
 import { conditionedTemperature, posterior, type TermEvidence } from './likelihood.js';
-import { evaluateRetrievalMetrics, type RankingMetrics } from './evaluate.js';
+import { evaluateRetrievalMetrics, type QueryProgress, type RankingMetrics } from './evaluate.js';
 import type { Hpoa } from './hpoa.js';
 import { icFromAnnotations, icFromProfiles, type InformationContent } from './ic.js';
 import { DEFAULT_METHOD, parseMethod } from './method.js';
@@ -295,8 +295,8 @@ export function diagnoseAll(ctx: DiagnosisContext & { index?: PatientIndex }, sp
 export type EvaluationResult = Pick<RankingMetrics, 'method' | 'queries' | 'skipped' | 'skippedReasons' | 'hit1' | 'hit10' | 'mrr'>;
 
 /** `harmonia eval retrieval`: publication-grouped hit@1, hit@10, MRR of one method. */
-export function evaluateRetrieval(ctx: RetrievalContext, queries: readonly PatientProfile[], options: { method?: string; samePublication?: boolean } = {}): EvaluationResult {
-  return pick(evaluateRetrievalMetrics(ctx.index, queries, { method: options.method ?? DEFAULT_METHOD, samePublication: options.samePublication ?? true }));
+export function evaluateRetrieval(ctx: RetrievalContext, queries: readonly PatientProfile[], options: { method?: string; samePublication?: boolean; onProgress?: QueryProgress } = {}): EvaluationResult {
+  return pick(evaluateRetrievalMetrics(ctx.index, queries, { method: options.method ?? DEFAULT_METHOD, samePublication: options.samePublication ?? true, onProgress: options.onProgress }));
 }
 
 /** What `harmonia eval diagnosis` prints: the summary plus how it was evaluated. */
@@ -318,7 +318,7 @@ export type DiagnosisEvaluationResult = EvaluationResult & {
 export function evaluateDiagnosis(
   ctx: DiagnosisContext,
   queries: readonly PatientProfile[],
-  options: { method?: string; genes?: boolean; mode?: EvaluationMode; rank?: RankTarget; split?: SplitName } = {},
+  options: { method?: string; genes?: boolean; mode?: EvaluationMode; rank?: RankTarget; split?: SplitName; onProgress?: QueryProgress } = {},
 ): DiagnosisEvaluationResult {
   const method = (options.method ?? DEFAULT_DIAGNOSIS_METHOD) as DiagnosisMethod;
   if (!DIAGNOSIS_METHODS.includes(method)) throw new InputError(`unknown diagnosis method '${method}': expected ${DIAGNOSIS_METHODS.join(', ')}`);
@@ -328,7 +328,7 @@ export function evaluateDiagnosis(
   if (options.rank && !['diseases', 'genes'].includes(options.rank)) throw new InputError(`unknown ranking '${options.rank}': expected diseases or genes`);
   if ((options.rank === 'genes' || options.genes) && !ctx.model.hasGenes) throw new InputError('gene evidence or gene ranking needs gene annotations (genes_to_phenotype)');
   const ev = new DiagnosisEvaluation(ctx.ontology, ctx.model.hpoa, queries, mode, { diseaseGenes: diseaseGenesOf(ctx.model) });
-  const m = evaluateHeldOut(ev, queries, { method, genes: options.genes, rank: options.rank, split: options.split });
+  const m = evaluateHeldOut(ev, queries, { method, genes: options.genes, rank: options.rank, split: options.split, onProgress: options.onProgress });
   return { ...pick(m), mode: m.mode, rank: m.rank, split: m.split, splitQueries: m.splitQueries, ...(m.heldOutAnnotations ? { heldOutAnnotations: m.heldOutAnnotations } : {}), equivalentIds: m.equivalentIds, ...(m.calibration ? { calibration: m.calibration } : {}) };
 }
 

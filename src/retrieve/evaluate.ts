@@ -79,6 +79,20 @@ export function expectedReciprocalRank(p: RankPosition): number {
   return s / (p.tied + 1);
 }
 
+/** How far an evaluation is: `done` of `total` queries, skipped ones included. */
+export type QueryProgress = (done: number, total: number) => void;
+
+/**
+ * The items in order, reporting `(i + 1, items.length)` once the loop body is done with item i: the
+ * evaluation loops skip a query with `continue`, which reports too.
+ */
+export function* reportingEach<T>(items: readonly T[], onProgress?: QueryProgress): Generator<T> {
+  for (let i = 0; i < items.length; i++) {
+    yield items[i];
+    onProgress?.(i + 1, items.length);
+  }
+}
+
 export class Accumulator {
   private n = 0;
   private h1 = 0;
@@ -114,7 +128,7 @@ export class Accumulator {
 export function evaluateRetrievalMetrics(
   index: PatientIndex,
   queries: readonly PatientProfile[],
-  options: { method: string; samePublication?: boolean },
+  options: { method: string; samePublication?: boolean; onProgress?: QueryProgress },
 ): RankingMetrics {
   const method = parseMethod(options.method);
   const grouped = options.samePublication ?? true;
@@ -122,7 +136,7 @@ export function evaluateRetrievalMetrics(
   const diseasesOf = index.profiles.map((p) => new Set(p.diseases));
   const scores = new Float64Array(index.size);
   const relevant = new Uint8Array(index.size);
-  for (const q of queries) {
+  for (const q of reportingEach(queries, options.onProgress)) {
     if (q.diseases.length === 0) {
       acc.skip('no diagnosis');
       continue;
@@ -158,12 +172,12 @@ export function evaluateRetrievalMetrics(
 export function evaluateDiagnosisMetrics(
   model: DiseaseModel,
   queries: readonly PatientProfile[],
-  options: { method: DiagnosisMethod; genes?: boolean },
+  options: { method: DiagnosisMethod; genes?: boolean; onProgress?: QueryProgress },
 ): RankingMetrics {
   const acc = new Accumulator();
   // Equivalent ids of the diagnosis (its ORPHA or DECIPHER entry) count as the diagnosis; each disease ranks once.
   const relevant = new Uint8Array(model.classes.size);
-  for (const q of queries) {
+  for (const q of reportingEach(queries, options.onProgress)) {
     const targets = q.diseases.map((d) => model.classOfDisease(d)).filter((c) => c >= 0);
     if (targets.length === 0) {
       acc.skip(q.diseases.length ? 'diagnosis not in annotations' : 'no diagnosis');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Ontology } from '../ontology/index.js';
 import { DiseaseModel, OUTSIDE_GENES, type DiagnosisMethod } from './diagnose.js';
-import { Accumulator, rankPosition, type RankingMetrics } from './evaluate.js';
+import { Accumulator, rankPosition, reportingEach, type QueryProgress, type RankingMetrics } from './evaluate.js';
 import type { DiseaseAnnotation, DiseaseTerm, Hpoa } from './hpoa.js';
 import { icFromAnnotations } from './ic.js';
 import { conditionedTemperature, posterior, type LikelihoodParameters } from './likelihood.js';
@@ -101,6 +101,8 @@ export interface HeldOutOptions {
   split?: SplitName;
   /** Temperatures to evaluate the likelihood of (bayes-lr); the report's calibration uses params.temperature. */
   temperatures?: number[];
+  /** After each query (those outside the split and skipped ones too). */
+  onProgress?: QueryProgress;
 }
 
 /** What one evaluation needs: the model (held-out corpus in leave-disease-out mode) and the row index. */
@@ -252,7 +254,7 @@ export function evaluateHeldOut(ev: DiagnosisEvaluation, queries: readonly Patie
   let calibrated = 0;
   const classes = model.classes;
   const geneIndex = rank === 'genes' ? new Map(model.geneClasses.genes.map((g, i) => [g, i])) : undefined;
-  for (const q of queries) {
+  for (const q of reportingEach(queries, options.onProgress)) {
     const s = querySplit(q);
     if (s) splitQueries[s]++;
     if (split !== 'all' && s !== split) continue;

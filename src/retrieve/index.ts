@@ -12,8 +12,8 @@ export type { PreparedQuery, Hit, MatchedPair, TermRef } from './patient-index.j
 export { PatientIndex, topK } from './patient-index.js';
 export type { DiagnosisMethod, DiseaseScore, GeneScore } from './diagnose.js';
 export { DiseaseModel, DIAGNOSIS_METHODS, DEFAULT_DIAGNOSIS_METHOD, conditionOnGenes } from './diagnose.js';
-export type { RankingMetrics, RankPosition } from './evaluate.js';
-export { evaluateRetrievalMetrics, evaluateDiagnosisMetrics, rankOfFirstRelevant, rankPosition, expectedHit, expectedReciprocalRank } from './evaluate.js';
+export type { QueryProgress, RankingMetrics, RankPosition } from './evaluate.js';
+export { evaluateRetrievalMetrics, evaluateDiagnosisMetrics, reportingEach, rankOfFirstRelevant, rankPosition, expectedHit, expectedReciprocalRank } from './evaluate.js';
 export type { LikelihoodParameters, TermEvidence, QueryStatistics } from './likelihood.js';
 export { LikelihoodModel, LIKELIHOOD_DEFAULTS, posterior, conditionedTemperature } from './likelihood.js';
 export type { EvaluationMode, SplitName, RankTarget, HeldOutMetrics, HeldOutOptions, Calibration, ReliabilityBin, EquivalentIdSummary } from './heldout.js';

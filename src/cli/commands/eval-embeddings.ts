@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isRemoteLocation } from '../../store/index.js';
-import { CliError } from '../util.js';
+import { CliError, phasedProgress } from '../util.js';
 
 // `harmonia eval embeddings`: a subcommand of the `eval` group that src/cli/commands/retrieve.ts
 // creates (register this after it); classification, retrieval, separation and plots of embedded models.
@@ -22,7 +22,16 @@ export function register(program: Command): void {
       const versions = opts.models ? (opts.models as string).split(',').map((v) => v.trim()).filter(Boolean) : opts.model ? [opts.model as string] : [];
       if (opts.models && !versions.length) throw new CliError('--models: expected comma-separated model versions');
       const { evaluateEmbeddings } = await import('../../learn/evaluate.js');
-      const result = await evaluateEmbeddings({ storeDir: opts.store, versions, plotsDir: opts.plots, annotations: opts.annotations });
+      // One line per phase on a terminal; the version named only when several are evaluated.
+      const progress = phasedProgress('eval embeddings');
+      const result = await evaluateEmbeddings({
+        storeDir: opts.store, versions, plotsDir: opts.plots, annotations: opts.annotations,
+        log: (l) => {
+          progress.done();
+          process.stderr.write(l + '\n');
+        },
+        onProgress: (phase, done, total, version) => progress.report(done, total, versions.length > 1 ? `${version} ${phase}` : phase),
+      }).finally(() => progress.done());
       process.stdout.write(JSON.stringify(result) + '\n');
       // Beside each model, for the web interface's evaluation page (with the ROC curve points).
       const { saveEvaluations } = await import('../evaluation-file.js');

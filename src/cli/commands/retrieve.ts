@@ -10,7 +10,7 @@ import { openStore } from '../../store/index.js';
 import { HarmonizeContext, loadHarmonizationConfig } from '../../harmonize/dispatch.js';
 import { vcfCandidateGenes } from '../../harmonize/genomic.js';
 import { checkStoreOrEndpoint, readTarget, ServerError, storeLocation, type ServeFile } from '../served.js';
-import { CliError, progressCounter, resolveDataDir } from '../util.js';
+import { CliError, phasedProgress, progressCounter, resolveDataDir } from '../util.js';
 import { int } from './serve.js';
 import { diagnoseByEmbedding, similarByEmbedding } from './embedding-retrieval.js';
 
@@ -218,7 +218,9 @@ export function register(program: Command): void {
         const annotations = opts.annotations ? loadHpoa(opts.annotations, ontology) : undefined;
         const ctx = buildRetrievalContext(ontology, await profilesFromStore(store), { annotations });
         const { profiles } = await loadProfiles(opts.query, ontology);
-        const r = evaluateRetrieval(ctx, profiles, { method: opts.method });
+        const progress = phasedProgress('eval retrieval: queries');
+        const r = evaluateRetrieval(ctx, profiles, { method: opts.method, onProgress: (done, total) => progress.report(done, total) });
+        progress.done();
         process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
       } finally {
         await store.close();
@@ -245,7 +247,9 @@ export function register(program: Command): void {
         const genesFile = opts.geneAnnotations ?? findGenesFile(opts.annotations);
         const ctx = buildDiagnosisContext(ontology, hpoa, genesFile ? loadGenesToPhenotype(genesFile) : undefined);
         const { profiles } = await loadProfiles(opts.query, ontology);
-        const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes, mode: opts.mode, split: opts.split, rank: rankOption(opts.rank) });
+        const progress = phasedProgress('eval diagnosis: queries');
+        const r = evaluateDiagnosis(ctx, profiles, { method: opts.method, genes: opts.genes, mode: opts.mode, split: opts.split, rank: rankOption(opts.rank), onProgress: (done, total) => progress.report(done, total) });
+        progress.done();
         process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `${r.method}: ${r.queries} queries (${r.skipped} skipped): hit@1 ${r.hit1.toFixed(3)}, hit@10 ${r.hit10.toFixed(3)}, MRR ${r.mrr.toFixed(3)}\n`);
       } finally {
         await store.close();

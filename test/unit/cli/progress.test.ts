@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import { progressText } from '../../../src/cli/commands/ingest.js';
-import { progressCounter } from '../../../src/cli/util.js';
+import { phasedProgress, progressCounter } from '../../../src/cli/util.js';
 import { countDocuments } from '../../../src/sources/index.js';
 import { fixtures, tempDir } from '../../helpers/paths.js';
 import { writeZip } from '../../helpers/zip.js';
@@ -42,5 +43,37 @@ test('a counted progress line: bar, count, rate and ETA with a total; count and 
   // Not a terminal: nothing at all (logs and pipes stay clean).
   const log: string[] = [];
   progressCounter('validate', 4, { stream: { isTTY: false, write: (s: string) => log.push(s) } as unknown as NodeJS.WriteStream }).tick();
+  expect(log).toEqual([]);
+});
+
+test('a phased progress line (eval): running totals shown as counts, a new count per phase, cleared for log lines and at the end', () => {
+  const written: string[] = [];
+  const stream = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+  // The clock is set, not waited for: the line redraws at most every 100 ms, and the rate is count / elapsed.
+  jest.useFakeTimers({ now: 10_000 });
+  try {
+    const p = phasedProgress('eval embeddings', { stream });
+    p.report(1, 4, 'retrieval');
+    jest.setSystemTime(12_000);
+    p.report(3, 4, 'retrieval');
+    p.report(2, 10, 'disease ranking');
+    p.done();
+    expect(written).toEqual([
+      '\r\x1b[Keval embeddings: retrieval [######------------------] 1/4 1000/s ETA 0s',
+      '\r\x1b[Keval embeddings: retrieval [##################------] 3/4 1.5/s ETA 1s',
+      '\r\x1b[K',
+      '\r\x1b[Keval embeddings: disease ranking [#####-------------------] 2/10 2000/s ETA 0s',
+      '\r\x1b[K',
+    ]);
+    written.length = 0;
+    phasedProgress('eval retrieval: queries', { stream }).report(1, 2);
+    expect(written).toEqual(['\r\x1b[Keval retrieval: queries [############------------] 1/2 1000/s ETA 0s']);
+  } finally {
+    jest.useRealTimers();
+  }
+  const log: string[] = [];
+  const quiet = phasedProgress('eval retrieval: queries', { stream: { isTTY: false, write: (s: string) => log.push(s) } as unknown as NodeJS.WriteStream });
+  quiet.report(1, 2);
+  quiet.done();
   expect(log).toEqual([]);
 });

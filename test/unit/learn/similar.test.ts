@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHarmonizationConfig } from '../../../src/harmonize/dispatch.js';
 import { ingestRecords } from '../../../src/ingest/index.js';
 import {
-  chooseFusion, compareFusions, cosines, embedStore, EmbeddingRetrieval, fuse, FUSIONS, harmonizedSequences, loadTrainedModel, mergeConfig, modelDir,
+  chooseFusion, compareFusions, cosines, embedStore, EmbeddingRetrieval, evaluateEmbeddings, fuse, FUSIONS, harmonizedSequences, loadTrainedModel, mergeConfig, modelDir,
   storedEmbeddings, train, embedRecords, type EmbeddedQuery, type FusionComparison,
 } from '../../../src/learn/index.js';
 import { buildRetrievalContext, DEFAULT_DIAGNOSIS_METHOD, DEFAULT_METHOD, loadHpoa, profileFromHpoList } from '../../../src/retrieve/index.js';
@@ -206,4 +206,46 @@ describe('diagnose --method embedding|hybrid', () => {
     expect(hybrid.results[0].disease).toBe('OMIM:2');
     await again.dispose();
   });
+});
+
+describe('eval embeddings progress', () => {
+  test('phase by phase, each counting up to its total, all of one version; the evaluation the same without it', async () => {
+    // A copy of the model with its own splits: five patients in three papers leave the trained model's test split empty.
+    const copy = `${version}-eval`;
+    cpSync(modelDir(dir, version), modelDir(dir, copy), { recursive: true });
+    writeFileSync(join(modelDir(dir, copy), 'splits.json'), JSON.stringify({ 'P-A': 'test', 'P-B': 'validation', 'P-C': 'test', 'P-D': 'test', 'P-E': 'validation' }));
+    await embedStore({ storeDir: dir, version: copy, backend: 'cpu', log: quiet });
+    // The fixture patients' diagnoses, so that disease ranking has queries.
+    writeFileSync(join(files, 'eval.hpoa'), [
+      '#DatabaseID\tDiseaseName\tQualifier\tHPO_ID\tReference\tEvidence\tOnset\tFrequency\tSex\tModifier\tAspect\tBiocuration',
+      'OMIM:607208\tDravet\t\tHP:0002373\tOMIM:607208\tTAS\t\t\t\t\tP\tHPO:t',
+      'OMIM:607208\tDravet\t\tHP:0007359\tOMIM:607208\tTAS\t\t\t\t\tP\tHPO:t',
+      'OMIM:612164\tSTXBP1 encephalopathy\t\tHP:0001250\tOMIM:612164\tTAS\t\t\t\t\tP\tHPO:t',
+      'OMIM:612164\tSTXBP1 encephalopathy\t\tHP:0001249\tOMIM:612164\tTAS\t\t\t\t\tP\tHPO:t',
+    ].join('\n') + '\n');
+    const options = { storeDir: dir, versions: [copy], annotations: join(files, 'eval.hpoa'), plotsDir: join(files, 'plots'), log: quiet };
+    const calls: { phase: string; done: number; total: number; version: string }[] = [];
+    const watched = await evaluateEmbeddings({ ...options, onProgress: (phase, done, total, v) => void calls.push({ phase, done, total, version: v }) });
+    expect(await evaluateEmbeddings(options)).toEqual(watched);
+    const [m] = watched.models;
+    expect(m.diseaseRanking && 'all' in m.diseaseRanking && m.diseaseRanking.all.queries).toBe(2);
+    const phases = [...new Set(calls.map((c) => c.phase))];
+    expect(phases).toEqual(['embedding patients (phenotypes only)', 'embedding disease profiles', 'classification', 'separation', 'ontology', 'retrieval', 'disease ranking', 'plots']);
+    for (const phase of phases) {
+      const mine = calls.filter((c) => c.phase === phase);
+      // One run per phase, done rising to a total that stays put.
+      expect(calls.slice(calls.indexOf(mine[0]), calls.indexOf(mine[0]) + mine.length)).toEqual(mine);
+      expect(mine.every((c, i) => c.total === mine[0].total && c.done > (i ? mine[i - 1].done : 0))).toBe(true);
+      expect(mine[mine.length - 1].done).toBe(mine[0].total);
+    }
+    const total = (phase: string) => calls.find((c) => c.phase === phase)!.total;
+    expect(calls.every((c) => c.version === copy)).toBe(true);
+    expect(total('embedding patients (phenotypes only)')).toBe(5);
+    expect(total('classification')).toBe(m.classification.length);
+    expect(total('ontology')).toBe(m.ontology.pairs);
+    // Validation P-B and P-E; test P-A, P-C and P-D three times: the methods side by side, `eval retrieval`'s figures, phenotypes alone.
+    expect(total('retrieval')).toBe(2 + 3 * 3);
+    expect(total('disease ranking')).toBe(2 + 3);
+    expect(total('plots')).toBe(m.plots.length);
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import {
   diagnose,
   DiseaseModel,
   evaluateDiagnosis,
+  evaluateDiagnosisMetrics,
   evaluateRetrieval,
   loadHpoa,
   parseGenesToPhenotype,
@@ -95,6 +96,29 @@ describe('evaluation', () => {
     const qs = [profile('a', ['HP:0001363'], { diseases: ['OMIM:100001'] }), profile('b', ['HP:0001250'], { diseases: ['OMIM:999999'] }), profile('c', ['HP:0001250'])];
     const r = evaluateDiagnosis(ctx, qs, { method: 'lr', mode: 'standard' });
     expect(r).toMatchObject({ method: 'lr', mode: 'standard', split: 'all', queries: 1, skipped: 2, skippedReasons: { 'diagnosis not in annotations': 1, 'no diagnosis': 1 }, hit1: 1, hit10: 1, mrr: 1 });
+  });
+
+  test('progress after every query, skipped ones and those outside the split too, up to the total; the figures unchanged', () => {
+    const patients = [...tinyPatients(), profile('no-diagnosis', ['HP:0001250'])];
+    const every = patients.map((_, i) => [i + 1, patients.length]);
+    const watched = <R>(run: (onProgress: (done: number, total: number) => void) => R): { result: R; calls: number[][] } => {
+      const calls: number[][] = [];
+      return { result: run((done, total) => void calls.push([done, total])), calls };
+    };
+    const rctx = buildRetrievalContext(ontology, patients, { annotations: hpoa });
+    const retrieval = watched((onProgress) => evaluateRetrieval(rctx, patients, { method: 'resnik-bma', onProgress }));
+    expect(retrieval.calls).toEqual(every);
+    expect(retrieval.result).toEqual(evaluateRetrieval(rctx, patients, { method: 'resnik-bma' }));
+    expect(retrieval.result.skipped).toBe(2);
+    for (const mode of ['standard', 'leave-disease-out'] as const) {
+      const diagnosis = watched((onProgress) => evaluateDiagnosis(ctx, patients, { method: 'bayes-lr', mode, split: mode === 'standard' ? 'all' : 'test', onProgress }));
+      expect(diagnosis.calls).toEqual(every);
+      expect(diagnosis.result).toEqual(evaluateDiagnosis(ctx, patients, { method: 'bayes-lr', mode, split: mode === 'standard' ? 'all' : 'test' }));
+    }
+    const metrics = watched((onProgress) => evaluateDiagnosisMetrics(ctx.model, patients, { method: 'lr', onProgress }));
+    expect(metrics.calls).toEqual(every);
+    expect(metrics.result).toEqual(evaluateDiagnosisMetrics(ctx.model, patients, { method: 'lr' }));
+    expect(metrics.result.queries).toBe(6);
   });
 });
 
