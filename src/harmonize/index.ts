@@ -11,7 +11,7 @@ export { harmonizeVcf, harmonizeMaf, candidateGenes, vcfCandidateGenes, DEFAULT_
 export { harmonizeMri, DEFAULT_MRI_CONFIG, type MriConfig } from './mri.js';
 export { harmonizeOct, DEFAULT_OCT_CONFIG, type OctConfig } from './oct.js';
 export { harmonizeEeg, DEFAULT_EEG_CONFIG, type EegConfig } from './eeg.js';
-export { harmonizeEcg, harmonizePpg, DEFAULT_ECG_CONFIG, DEFAULT_PPG_CONFIG } from './ecg.js';
+export { harmonizeEcg, harmonizePpg, detectRPeaks, intervalFeatures, DEFAULT_ECG_CONFIG, DEFAULT_PPG_CONFIG } from './ecg.js';
 export { harmonizeExpression, DEFAULT_EXPRESSION_CONFIG, type ExpressionConfig } from './expression.js';
 export { combat, combatFit, combatApply, type CombatOptions, type CombatEstimates } from './combat.js';
 export { harmonizeEntry, HarmonizeContext, loadHarmonizationConfig, defaultHarmonizationConfig, type HarmonizationConfig } from './dispatch.js';

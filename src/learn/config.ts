@@ -25,6 +25,8 @@ export interface SignalConfig {
   mlp: number;
   /** Records per step (each gives two views). */
   batch: number;
+  /** ECG only: one more token per window with its beat-interval statistics (src/learn/rhythm.ts). Absent in models saved before it: off. */
+  rhythm?: boolean;
 }
 
 /** Imaging modalities: harmonized MRI volumes and OCT B-scan stacks. */
@@ -109,7 +111,7 @@ export interface LearnConfig {
   split: { validation: number; test: number; assign?: Partial<Record<'train' | 'validation' | 'test', string>> };
 }
 
-const ecg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 2, patch: 25, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
+const ecg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 2, patch: 25, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, rhythm: true, ...s });
 const eeg = (s: Partial<SignalConfig>): SignalConfig => ({ downsample: 1, patch: 16, dModel: 64, layers: 2, heads: 4, mlp: 128, batch: 32, ...s });
 
 // Harmonized MRI is 2 mm isotropic (91 x 109 x 91 for an MNI-sized head): 32^3 in patches of 8^3 is
@@ -170,6 +172,8 @@ function positive(file: string, field: string, v: unknown, integer = true): numb
 function checkSignal(file: string, name: string, s: SignalConfig): void {
   for (const k of ['downsample', 'patch', 'dModel', 'layers', 'heads', 'mlp', 'batch'] as const) positive(file, `signals.${name}.${k}`, s[k]);
   if (s.dModel % s.heads !== 0) throw bad(file, `signals.${name}.heads`, `dModel ${s.dModel} is not a multiple of ${s.heads} heads`);
+  if (s.rhythm !== undefined && typeof s.rhythm !== 'boolean') throw bad(file, `signals.${name}.rhythm`, `expected true or false, got ${JSON.stringify(s.rhythm)}`);
+  if (s.rhythm && name !== 'ecg') throw bad(file, `signals.${name}.rhythm`, 'the rhythm token reads R peaks: ECG only');
 }
 
 function checkImaging(file: string, name: string, s: ImagingConfig): void {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GenotypeConfig, ImagingConfig, ImagingModality, LearnConfig, SignalConfig } from './config.js';
 import { ATTRIBUTE_WIDTH, MASK_GENE, type GeneVocabulary } from './genotype.js';
 import { lookup } from './lookup.js';
+import { RHYTHM_FEATURES, rhythmBatch } from './rhythm.js';
 import { Rng } from './random.js';
 import { initialTermVectors, type TermVocabulary } from './vocabulary.js';
 
@@ -143,6 +144,15 @@ export class Model {
 
   private signalParams(rng: Rng, m: 'ecg' | 'eeg', s: SignalConfig): void {
     this.encoderParams(rng, m, this.tokens(m), s.patch, s);
+    if (this.hasRhythm(m)) {
+      this.dense(rng, `${m}.rhythm`, RHYTHM_FEATURES, s.dModel);
+      this.add(`${m}.rhythmPos`, [s.dModel], rng.normals(s.dModel, 0.02));
+    }
+  }
+
+  /** Whether a signal modality's encoder reads a rhythm token (ECG, when configured). */
+  hasRhythm(m: RecordModality): boolean {
+    return m === 'ecg' && this.config.signals.ecg?.rhythm === true;
   }
 
   private imagingParams(rng: Rng, m: ImagingModality, s: ImagingConfig): void {
@@ -314,11 +324,18 @@ export class Model {
       e = tf.add(tf.mul(e, tf.sub(1, keep)), tf.mul(keep, this.v(`${m}.maskToken`)));
     }
     let h = tf.add(e, this.v(`${m}.pos`));
+    // The rhythm token goes first; it is pooled with the patches but never masked or reconstructed.
+    const rhythm = this.hasRhythm(m);
+    if (rhythm) {
+      const r = this.affine(tf.tensor2d(rhythmBatch(x, batch), [batch, RHYTHM_FEATURES]), `${m}.rhythm`);
+      h = tf.concat([tf.add(r, this.v(`${m}.rhythmPos`)).reshape([batch, 1, s.dModel]), h], 1);
+    }
     for (let l = 0; l < s.layers; l++) h = this.block(h, `${m}.block${l}`, s.heads);
     const pooled = this.layerNorm(tf.mean(h, 1), `${m}.lnOut`);
     const z = l2normalize(this.affine(pooled, `${m}.out`) as tf.Tensor2D);
     if (!mask) return { z };
-    return { z, reconstruction: this.affine(h, `${m}.recon`) as tf.Tensor3D, patches: patches as tf.Tensor3D };
+    const tokens = rhythm ? h.slice([0, 1, 0], [batch, T, s.dModel]) : h;
+    return { z, reconstruction: this.affine(tokens, `${m}.recon`) as tf.Tensor3D, patches: patches as tf.Tensor3D };
   }
 
   /**

@@ -444,5 +444,28 @@ describe('splits, metrics, encodings, configuration', () => {
     expect(() => mergeConfig({ signals: { ecg: { dModel: 30, heads: 4 } } })).toThrow(/signals.ecg.heads: dModel 30 is not a multiple of 4 heads/);
     expect(() => mergeConfig({ split: { test: 0 } })).toThrow(/split:/);
     expect(mergeConfig({ preset: 'full' }).signals.ecg!.layers).toBe(4);
+    expect(() => mergeConfig({ signals: { eeg: { rhythm: true } } })).toThrow(/signals.eeg.rhythm: the rhythm token reads R peaks: ECG only/);
+    expect(() => mergeConfig({ signals: { ecg: { rhythm: 'yes' } } })).toThrow(/signals.ecg.rhythm: expected true or false/);
+  });
+
+  test('the ECG rhythm token: its own weights, read by the embedding, never reconstructed', () => {
+    const vocab = buildVocabulary(ontology, ['HP:0005110']);
+    const on = new Model(tiny(), vocab, 3);
+    const off = new Model(tiny({ signals: { ecg: { downsample: 10, patch: 10, dModel: 16, layers: 1, heads: 2, mlp: 16, batch: 8, rhythm: false }, eeg: null } }), vocab, 3);
+    expect(on.hasRhythm('ecg')).toBe(true);
+    expect(off.hasRhythm('ecg')).toBe(false);
+    expect(() => off.v('ecg.rhythm.w')).toThrow(/no weight/);
+    const x = new Float32Array(2 * 2500);
+    toyDataset(2).records.slice(0, 2).forEach((r, i) => x.set(r.sequences[0], i * 2500));
+    const T = on.tokens('ecg');
+    const enc = on.encodeRecords('ecg', x, 2, new Float32Array(2 * T).fill(1));
+    expect(enc.reconstruction!.shape).toEqual([2, T, on.patchLength('ecg')]);
+    // The same weights apart from the rhythm token give another embedding: the token is read.
+    for (const [name, v] of off.vars) on.v(name).assign(v);
+    const a = on.encodeSignals('ecg', x, 2).arraySync();
+    const b = off.encodeSignals('ecg', x, 2).arraySync();
+    expect(Math.max(...a.flat().map((v, i) => Math.abs(v - b.flat()[i])))).toBeGreaterThan(1e-3);
+    on.dispose();
+    off.dispose();
   });
 });
