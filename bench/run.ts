@@ -4,6 +4,8 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FoundationResults } from './foundation.js';
+import type { LoadResults } from './load.js';
+import { loadGoals, renderLoad } from './load-render.js';
 import type { RecordSizeRow } from './validate.js';
 
 // `npm run bench`: each benchmark runs in its own process (so its peak RSS is its own), prints JSON;
@@ -39,7 +41,7 @@ if (only.size && !existsSync(latest)) process.stderr.write(`bench: no earlier re
 const results: Record<string, Record<string, unknown> | undefined> = {};
 for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
 // Modality readers, harmonizers and site effects: each reports { title, rows, peakRssMiB, notes }.
-const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'knn', 'federation'];
+const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'knn', 'load', 'federation'];
 for (const name of TABLES) results[name] = run(name) ?? previous[name];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(latest, JSON.stringify(results, null, 1));
@@ -66,6 +68,8 @@ function goals(r: typeof results): string[] {
     const entries = Object.entries(rt.oneQuery as Record<string, { warmCacheMs: { p50: number } }>);
     lines.push(`- One retrieval query against ${rt.patients} patients within 20 ms p50: ${entries.map(([m, x]) => `${m} ${x.warmCacheMs.p50} ms (${x.warmCacheMs.p50 <= 20 ? 'met' : 'not met'})`).join(', ')}.`);
   }
+  const load = r.load as LoadResults | undefined;
+  if (load?.mixed) lines.push(...loadGoals(load));
   return lines;
 }
 
@@ -142,6 +146,11 @@ function render(r: typeof results): string {
   for (const name of TABLES) {
     const t = r[name] as { title?: string; rows?: { measure: string; value: string; anchor?: string; ratio?: string }[]; peakRssMiB?: number; notes?: string[]; failed?: boolean } | undefined;
     if (!t || t.failed || !t.rows) continue;
+    // The load benchmark has tables of its own (levels, routes, both servers side by side).
+    if (name === 'load') {
+      out.push(...renderLoad(t as unknown as LoadResults));
+      continue;
+    }
     out.push(`## ${t.title ?? name}`, '', '| measure | value | anchor (same run) | ratio |', '|---|---|---|---|');
     for (const row of t.rows) out.push(`| ${row.measure} | ${row.value} | ${row.anchor ?? ''} | ${row.ratio ?? ''} |`);
     out.push('', `Peak RSS of the benchmark process: ${t.peakRssMiB ?? '-'} MiB.`, '');

@@ -19,7 +19,8 @@ export interface Virtuoso {
 export const VIRTUOSO_BINARY = ['/usr/bin/virtuoso-t', '/usr/local/bin/virtuoso-t'].find(existsSync);
 const ISQL = ['/usr/bin/isql-vt', '/usr/local/bin/isql-vt', '/usr/bin/isql'].find(existsSync);
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 at the time of asking. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -78,13 +79,14 @@ MaxSortedTopRows = 10000000
  * A fresh Virtuoso with its database in `dir` (a new temporary folder, removed on stop, by default),
  * listening on 127.0.0.1 only, SPARQL Update granted to the anonymous user, result caps raised so
  * large answers are never silently truncated. For the tests and benchmarks of the remote store.
+ * `httpPort` fixes the SPARQL endpoint's port (the docs name 8890, Virtuoso's default); else a free one.
  */
-export async function startVirtuoso(dir?: string): Promise<Virtuoso> {
+export async function startVirtuoso(dir?: string, options: { httpPort?: number } = {}): Promise<Virtuoso> {
   const own = dir === undefined;
   dir ??= mkdtempSync(join(tmpdir(), 'harmonia-virtuoso-'));
   if (!VIRTUOSO_BINARY || !ISQL) throw new Error('Virtuoso is not installed (Debian: apt-get install virtuoso-opensource)');
   mkdirSync(dir, { recursive: true });
-  const [sqlPort, httpPort] = [await freePort(), await freePort()];
+  const [sqlPort, httpPort] = [await freePort(), options.httpPort ?? (await freePort())];
   writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort));
   const child: ChildProcess = spawn(VIRTUOSO_BINARY, ['+foreground', '+configfile', join(dir, 'virtuoso.ini')], { cwd: dir, stdio: 'ignore' });
   const killOnExit = (): void => void child.kill('SIGKILL');

@@ -53,12 +53,18 @@ async function storeSize(ctx: ServerContext): Promise<number> {
   return triples;
 }
 
+/** The quarantine's size: a served store knows it without a worker job, other stores count the entries. */
+async function rejectedCount(store: ServerContext['store']): Promise<number> {
+  const served = store as { rejected?: () => Promise<number> };
+  return typeof served.rejected === 'function' ? served.rejected() : (await store.quarantine()).length;
+}
+
 async function stats(ctx: ServerContext, res: Response): Promise<void> {
-  const [triples, all, generation, quarantine] = await Promise.all([storeSize(ctx), ctx.store.meta(), ctx.store.generation(), ctx.store.quarantine()]);
+  const [triples, all, generation, rejected] = await Promise.all([storeSize(ctx), ctx.store.meta(), ctx.store.generation(), rejectedCount(ctx.store)]);
   // Where the ingested files lie on this machine is no reader's business.
   const { [SOURCE_ROOTS_KEY]: _roots, ...meta } = all;
   // rejected: the quarantine's size, which `harmonia stats` shows when it asks this server.
-  res.json({ triples, rejected: quarantine.length, hpoVersion: ctx.ontology.version, generation, store: ctx.store.kind, meta, workers: ctx.executor.health?.() });
+  res.json({ triples, rejected, hpoVersion: ctx.ontology.version, generation, store: ctx.store.kind, meta, workers: ctx.executor.health?.() });
 }
 
 async function metrics(ctx: ServerContext, res: Response): Promise<void> {

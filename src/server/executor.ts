@@ -54,6 +54,8 @@ export interface StoreStats {
   size: number;
   generation: string;
   meta: Record<string, string>;
+  /** Records in the quarantine. */
+  rejected?: number;
 }
 
 interface Slot {

@@ -55,6 +55,11 @@ export class PooledStore implements GraphStore {
     return this.pool.job('store.quarantine', undefined, this.timeoutMs);
   }
 
+  /** The quarantine's size as the newest worker loaded it: /stats must not queue behind queries for it. */
+  async rejected(): Promise<number> {
+    return this.pool.stats()?.rejected ?? (await this.quarantine()).length;
+  }
+
   async size(): Promise<number> {
     return this.pool.stats()?.size ?? (await this.pool.job('store.stats', undefined, this.timeoutMs)).size;
   }

@@ -16,7 +16,7 @@ try {
   const ontology = await store.ontology();
   const engine = await QueryEngine.create(store, ontology, { maxRows, services: [new KnnService({ store, storeDir })] });
   const env: JobEnv | undefined = ontology ? { store, ontology, config, caches: new JobCaches() } : undefined;
-  const stats = async () => ({ size: await store.size(), generation: await store.generation(), meta: { ...(await store.meta()) } });
+  const stats = async () => ({ size: await store.size(), generation: await store.generation(), meta: { ...(await store.meta()) }, rejected: (await store.quarantine()).length });
   // One message at a time, in the order sent: a refresh the pool posts after a write is applied before
   // any job dispatched after it, and never in the middle of a job that awaits.
   let chain: Promise<void> = Promise.resolve();

@@ -127,6 +127,19 @@ maybe('query-worker pool behind `harmonia serve`', () => {
     expect(h.workers.restarts.reload).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 4; i++) expect(n((await query(COUNT)).body)).toBe(total + 27);
   }, 80_000);
+
+  test('/stats and /health answer while every worker is busy: they need no worker', async () => {
+    const runaways = [query(RUNAWAY), query(RUNAWAY)];
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await health()).workers.busy).toBe(2);
+    const stats = fetch(`${base}/stats`).then(async (res) => ({ status: res.status, body: (await res.json()) as { triples: number; rejected: number } }));
+    const first = await Promise.race([stats.then(() => 'stats'), Promise.all(runaways).then(() => 'runaways')]);
+    expect(first).toBe('stats');
+    expect((await stats).status).toBe(200);
+    expect((await stats).body).toMatchObject({ triples: total + 27, rejected: 0 });
+    for (const r of await Promise.all(runaways)) expect(r.status).toBe(503);
+    await allReady();
+  }, 50_000);
 });
 
 test('serve refuses --workers 0 with one clear line', () => {
