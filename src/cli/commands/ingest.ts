@@ -33,11 +33,14 @@ export function register(program: Command): void {
     .option('--max-record <size>', 'largest record: one file, zip entry or JSON Lines line (e.g. 16M)', '16M')
     .option('--max-entry <size>', 'largest zip entry once inflated (e.g. 64M)', '64M')
     .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files; BIDS dataset folders')
-    .action(async (given: string[], opts) => {
+    .action(async (positional: string[], opts) => {
       const limits = parseLimits(opts);
+      // `--manifest records.tsv my-bids-dataset/`: the variadic option takes the folder after it too;
+      // a manifest is a file, so a folder there is a source like the others.
+      const manifests: string[] = (opts.manifest ?? []).filter((m: string) => !isDir(m));
+      const given = [...positional, ...(opts.manifest ?? []).filter(isDir)];
       const bids = given.filter((s) => isDir(s) && isBidsRoot(s));
       const sources = given.filter((s) => !bids.includes(s));
-      const manifests: string[] = opts.manifest ?? [];
       if (!opts.mapping && sources.length === 0 && !opts.hpo && manifests.length === 0 && bids.length === 0 && !opts.retryQuarantine) throw new CliError('nothing to ingest: give phenopacket sources, --manifest, a BIDS folder, --mapping, --hpo or --retry-quarantine');
       // Every file and setting is checked before the store is opened.
       if (opts.config) loadHarmonizationConfig(opts.config);

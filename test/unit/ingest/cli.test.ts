@@ -58,4 +58,13 @@ describeCli('harmonia ingest: accounting, --strict, quarantine, --retry-quaranti
     expect(m.code).toBe(0);
     expect(m.err).toContain(`this store has no HPO yet: add it with \`harmonia ingest --store ${mapped} --hpo FILE\``);
   });
+
+  test('a folder written after --manifest (README: `--manifest records.tsv my-bids-dataset/`) is a source, not a second manifest', () => {
+    const manifest = join(dir.path, 'records.tsv');
+    writeFileSync(manifest, 'patient\tmodality\tpath\n');
+    const r = harmonia('ingest', '--store', join(dir.path, 'store'), '--hpo', miniHpo, '--manifest', manifest, join(fixtures, 'phenopackets'));
+    expect(r.err).toBe('loaded HPO 2099-01-01 (8 terms)\n');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^read 2 records: 2 accepted/);
+  });
 });
