@@ -119,6 +119,9 @@ describe('the saved evaluation', () => {
     const w = JSON.parse(readFileSync(wrong[0], 'utf8')) as SavedEvaluation;
     expect(w.rocCurves).toEqual([]);
     expect(w.notes).toEqual([`ecg ${SEIZURE}: the ROC curve scored again (6 records, area 0.8125) differs from the evaluation (6 records, AUROC 0.7); not saved`]);
+    // A test split of one class has no AUROC and so no curve: said plainly, not as a mismatch.
+    const single = await saveEvaluations(fixture.dir, result(model([{ auroc: null, records: 1, positives: 0 }])), () => undefined);
+    expect((JSON.parse(readFileSync(single[0], 'utf8')) as SavedEvaluation).notes).toEqual([`ecg ${SEIZURE}: no ROC curve (the test split holds records of one class only: 1 records, 0 positive)`]);
     await saveEvaluations(fixture.dir, result(model([{}])), () => undefined);
   });
 
