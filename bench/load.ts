@@ -15,7 +15,7 @@ import { closeSync, cpSync, createReadStream, createWriteStream, existsSync, mkd
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { BENCH_DEFINITIONS } from './cohort.js';
 import { QUERIES } from './foundation.js';
@@ -116,7 +116,7 @@ async function serve(store: string, token: string, logFile: string): Promise<Ser
  * docs/stores.md says why Harmonia does not use it). xsd:duration literals get the stand-in datatype
  * Harmonia itself uses on Virtuoso, which refuses some durations; no query of the mix reads them.
  */
-async function loadIntoVirtuoso(virtuoso: Virtuoso, dump: string, dir: string): Promise<{ seconds: number; quads: number; loaded: number }> {
+export async function loadIntoVirtuoso(virtuoso: Virtuoso, dump: string, dir: string): Promise<{ seconds: number; quads: number; loaded: number }> {
   const file = join(dir, 'store.nq');
   const out = createWriteStream(file);
   let quads = 0;
@@ -447,4 +447,5 @@ function csvRowsOf(digest: string): string {
   return digest.split('\n').slice(0, 3).join(' | ').replace(/^\d+ rows?, /, '').slice(0, 200);
 }
 
-await main();
+// Run as a benchmark, not when another benchmark imports its Virtuoso loader.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

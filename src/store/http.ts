@@ -25,9 +25,16 @@ export class HttpClient {
   async request(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
     let r = await this.send(url, init, what);
     if (r.status === 401 && this.credentials && 'user' in this.credentials) {
-      const challenge = r.headers.get('www-authenticate') ?? '';
-      await r.body?.cancel();
+      let challenge = r.headers.get('www-authenticate') ?? '';
+      if (!/^Digest /i.test(challenge) && !this.digest) {
+        // Virtuoso answers Basic credentials with a bare 401 and no challenge: asked with none, it
+        // sends its Digest challenge (and a server that needs none answers, once: nothing was done before).
+        await r.body?.cancel();
+        r = await this.send(url, init, what, false);
+        challenge = r.status === 401 ? r.headers.get('www-authenticate') ?? '' : '';
+      }
       if (/^Digest /i.test(challenge)) {
+        await r.body?.cancel();
         this.digest = { ...parseChallenge(challenge), count: 0 };
         r = await this.send(url, init, what);
       }
@@ -43,9 +50,9 @@ export class HttpClient {
     return r;
   }
 
-  private async send(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
+  private async send(url: string, init: RequestInit & { headers: Record<string, string> }, what: string, authorize = true): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
-      const headers = { ...init.headers, ...this.authorization(init.method ?? 'GET', url) };
+      const headers = { ...init.headers, ...(authorize ? this.authorization(init.method ?? 'GET', url) : {}) };
       try {
         return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
       } catch (e) {

@@ -6,7 +6,7 @@ import { Ontology, type OntologyData } from '../ontology/index.js';
 import { HttpClient, type Credentials } from './http.js';
 import { ntriplesTerm, parseJsonResult, plainRow, restoredDatatype, STAND_IN_DATATYPES, streamJsonBindings, writeBindings, writeBoolean, type Term } from './results.js';
 import type { OpenOptions } from './oxigraph.js';
-import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
+import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StatisticsRefresh, StoreBatch } from './types.js';
 import { mergeQuarantine } from './quarantine.js';
 
 const { namedNode, literal, quad } = DataFactory;
@@ -90,6 +90,8 @@ export class RemoteStore implements GraphStore {
   private standIns = false;
   /** A plain SPARQL endpoint (see `endpoint`): not a Harmonia store, so nothing is written to it. */
   private readOnly = false;
+  /** The server, from its Server header: Virtuoso needs its planning statistics refreshed after large writes. */
+  private engine?: 'virtuoso';
 
   private constructor(
     readonly location: string,
@@ -106,6 +108,7 @@ export class RemoteStore implements GraphStore {
     const store = new RemoteStore(location, settings, new HttpClient(settings.credentials, settings.timeoutMs));
     const probe = await store.post(settings.query, 'query', `ASK { GRAPH <${ADMIN_GRAPH}> { <${STORE}> a <${HX}Store> } }`, 'application/sparql-results+json');
     const server = probe.headers.get('server') ?? '';
+    if (/virtuoso/i.test(server)) store.engine = 'virtuoso';
     const created = (parseJsonResult(await probe.text()) as { boolean?: boolean }).boolean === true;
     if (!created) {
       if (!options.create) throw new Error(`${location}: no Harmonia store there yet (create one with \`harmonia ingest --store ${location} --hpo ...\`)`);
@@ -147,6 +150,26 @@ export class RemoteStore implements GraphStore {
     const result = parseJsonResult(await r.text());
     await this.post(this.settings.update, 'update', `DROP SILENT GRAPH <${g}>`, '*/*');
     return !('bindings' in result) || result.bindings[0]?.v?.value !== written;
+  }
+
+  /**
+   * Virtuoso plans a query from index statistics that SPARQL Update does not keep up to date: after
+   * ingesting the dev phenopackets, cohort queries ran 5-30x slower until the statistics were
+   * recomputed (docs/stores.md). Recomputes them through SPARQL, calling Virtuoso's own
+   * SYS_STAT_ANALYZE procedure, which only a user with rights on its system tables may (the dba, say,
+   * through the authenticated update endpoint); a refusal is answered as the reason, never thrown.
+   */
+  async refreshStatistics(): Promise<StatisticsRefresh | undefined> {
+    if (this.engine !== 'virtuoso' || this.readOnly) return undefined;
+    const started = performance.now();
+    const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+    try {
+      const r = await this.post(this.settings.update, 'query', `SELECT (<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0) AS ?done) WHERE { }`, 'application/sparql-results+json');
+      await r.text();
+      return { engine: 'virtuoso', refreshed: true, seconds: seconds() };
+    } catch (e) {
+      return { engine: 'virtuoso', refreshed: false, seconds: seconds(), reason: refusal((e as Error).message) };
+    }
   }
 
   private async post(url: string, field: 'query' | 'update', text: string, accept: string): Promise<Response> {
@@ -485,3 +508,8 @@ function writeGraph(quads: Quad[], format: 'turtle' | 'ntriples' | 'nquads' | 'j
   return JSON.stringify([...nodes.values()]);
 }
 
+/** Virtuoso's refusal in its own words, without the HTTP wrapping: `SQ110:SECURITY: Permission denied for ...`. */
+function refusal(message: string): string {
+  const line = message.split('\n')[0];
+  return /\bError\s+(\S+:.*)$/.exec(line)?.[1] ?? line;
+}

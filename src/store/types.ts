@@ -50,8 +50,21 @@ export type Row = Record<string, string | undefined>;
  * and mirrors. Every call is asynchronous so that a backend may answer over the network; query
  * rewriting and result formats live above it, in src/query.
  */
+/** What a statistics refresh did: done, or why not (a server refuses it to users without the right). */
+export interface StatisticsRefresh {
+  engine: string;
+  refreshed: boolean;
+  seconds: number;
+  reason?: string;
+}
+
 export interface GraphStore {
   readonly kind: string;
+  /**
+   * Recomputes the server's query-planning statistics after a large write, where the server needs it
+   * (Virtuoso); undefined where there is nothing to do.
+   */
+  refreshStatistics?(): Promise<StatisticsRefresh | undefined>;
   /** Where the store lives: a directory or an endpoint URL (for messages and for finding a running server). */
   readonly location: string;
   /** SELECT rows (the union of all graphs is the default graph). */

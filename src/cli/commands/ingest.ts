@@ -7,7 +7,7 @@ import {
   type IngestLimits, type IngestProgress, type IngestSummary, type RecordIngestProgress, type RecordIngestSummary, type RetrySummary,
 } from '../../ingest/index.js';
 import { loadOntology } from '../../ontology/index.js';
-import { ARRAYS_DIR, isRemoteLocation, openStore } from '../../store/index.js';
+import { ARRAYS_DIR, isRemoteLocation, openStore, type GraphStore, type StatisticsRefresh } from '../../store/index.js';
 import { countDocuments, isBidsRoot, readBids, readManifest, type EntryProblem, type RecordEntry } from '../../sources/index.js';
 import { arraysLocation, bar, CliError, progressLine, resolveDataDir, softwareName } from '../util.js';
 
@@ -98,10 +98,11 @@ export function register(program: Command): void {
           // Mapped rows are stored, but phenotype hierarchy queries, cohorts and similarity need HPO.
           process.stderr.write(`this store has no HPO yet: add it with \`harmonia ingest --store ${opts.store} --hpo FILE\` (hp.json, hp.json.gz, hp.obo or hp.obo.gz); the mapped patients stay as they are\n`);
         }
+        const statistics = await refreshStatistics(store, summary);
         const rejected = (retried?.rejected ?? 0) + (summary?.rejected ?? 0) + (recordSummary?.rejected ?? 0);
         const read = (retried?.read ?? 0) + (summary?.read ?? 0) + (recordSummary?.read ?? 0);
         if (opts.json) {
-          const out = { ...(summary ?? {}), ...(recordSummary ? { records: recordSummary } : {}), ...(retried ? { retried } : {}) };
+          const out = { ...(summary ?? {}), ...(recordSummary ? { records: recordSummary } : {}), ...(retried ? { retried } : {}), ...(statistics ? { statistics } : {}) };
           process.stdout.write(JSON.stringify(out) + '\n');
         } else {
           if (retried) printRetry(retried);
@@ -118,6 +119,20 @@ export function register(program: Command): void {
         await store.close();
       }
     });
+}
+
+/**
+ * After an ingest that grew the store by a tenth or more, a server that plans from statistics it does
+ * not keep up to date (Virtuoso) has them recomputed, or the user is told how; smaller ingests leave
+ * the plans good enough and skip the cost (seconds per million triples).
+ */
+async function refreshStatistics(store: GraphStore, summary: IngestSummary | undefined): Promise<StatisticsRefresh | undefined> {
+  if (!store.refreshStatistics || !summary || summary.triplesAdded === 0 || summary.triplesAdded < 0.1 * summary.storeTriples) return undefined;
+  const r = await store.refreshStatistics();
+  if (!r) return undefined;
+  if (r.refreshed) process.stderr.write(`${r.engine}: query statistics recomputed after this ingest (${r.seconds} s); cohort queries need them (docs/stores.md)\n`);
+  else process.stderr.write(`note: ${r.engine}'s query statistics are out of date after this ingest, which makes cohort queries 5-30x slower, and this user may not recompute them (${r.reason}); as dba in isql run DB.DBA.SYS_STAT_ANALYZE ('DB.DBA.RDF_QUAD', 0, 0); or let Harmonia write as a user allowed to (docs/stores.md)\n`);
+  return r;
 }
 
 /** The exit status of an ingest with `--strict` that rejected records (1 is any other error). */

@@ -54,4 +54,21 @@ run('the real HPO and real phenopackets in a remote Virtuoso store', () => {
       expect(r.patients).toEqual(l.patients);
     }
   }, 120_000);
+
+  test("Virtuoso's planning statistics: refused to the anonymous user with the reason, recomputed for the dba through the authenticated endpoint", async () => {
+    const anonymous = await remote.refreshStatistics!();
+    expect(anonymous).toMatchObject({ engine: 'virtuoso', refreshed: false });
+    expect(anonymous!.reason).toMatch(/Permission denied/);
+    const saved = { ...process.env };
+    Object.assign(process.env, { HARMONIA_SPARQL_UPDATE_URL: v.endpoint.replace(/\/sparql$/, '/sparql-auth'), HARMONIA_SPARQL_USER: 'dba', HARMONIA_SPARQL_PASSWORD: 'dba' });
+    try {
+      const dba = await openStore(v.location, { write: true });
+      expect(await dba.refreshStatistics!()).toMatchObject({ engine: 'virtuoso', refreshed: true });
+      await dba.close();
+    } finally {
+      for (const k of ['HARMONIA_SPARQL_UPDATE_URL', 'HARMONIA_SPARQL_USER', 'HARMONIA_SPARQL_PASSWORD']) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+    }
+    // The embedded store plans without such statistics: nothing to do.
+    expect((local as GraphStore).refreshStatistics).toBeUndefined();
+  }, 120_000);
 });
