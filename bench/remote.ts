@@ -5,7 +5,7 @@
 //
 // Prints one JSON object { title, rows, peakRssMiB, notes } on stdout (the table format of bench/run.ts);
 // progress goes to stderr. Needs Debian's virtuoso-opensource (virtuoso-t and isql-vt).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { storeStats } from '../src/cli/commands/stats.js';
@@ -17,7 +17,7 @@ import { readJsonDocuments } from '../src/sources/index.js';
 import { openStore, type GraphStore } from '../src/store/index.js';
 import { BENCH_DEFINITIONS } from './cohort.js';
 import { QUERIES } from './foundation.js';
-import { peakRssMiB, round, timeRuns } from './util.js';
+import { peakRssMiB, processMemoryMiB, round, timeRuns } from './util.js';
 
 const TITLE = 'Remote store (Virtuoso) beside the embedded store';
 /**
@@ -37,16 +37,6 @@ const log = (s: string): void => void process.stderr.write(s);
 
 import { startVirtuoso, type Virtuoso } from './virtuoso.js';
 
-/** VmHWM (peak) and VmRSS of a process, in MiB, from /proc. */
-function procMemoryMiB(pid: number): { peak: number; now: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { peak: round(kib('VmHWM') / 1024, 0), now: round(kib('VmRSS') / 1024, 0) };
-  } catch {
-    return undefined;
-  }
-}
 
 // ---- The benchmark ----
 
@@ -324,7 +314,7 @@ async function main(): Promise<void> {
     await e.close();
 
     // 5. Memory of both sides.
-    virtuosoMemory = procMemoryMiB(virtuoso.pid);
+    virtuosoMemory = processMemoryMiB(virtuoso.pid);
     rows.push({
       measure: 'peak RSS: Virtuoso process (VmHWM) vs the benchmark process holding the embedded store (ratio = Virtuoso/benchmark)',
       value: virtuosoMemory ? `${virtuosoMemory.peak} MiB (now ${virtuosoMemory.now} MiB)` : 'n/a',
@@ -339,7 +329,7 @@ async function main(): Promise<void> {
     );
   } finally {
     if (virtuoso) {
-      virtuosoMemory ??= procMemoryMiB(virtuoso.pid);
+      virtuosoMemory ??= processMemoryMiB(virtuoso.pid);
       await virtuoso.stop();
     }
     rmSync(work, { recursive: true, force: true });
