@@ -10,7 +10,7 @@
 // stderr. Needs Debian's virtuoso-opensource. Temporary files (JSON Lines, both stores) go to
 // HARMONIA_BENCH_TMP or the system temporary folder and are deleted at the end.
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { BENCH_DEFINITIONS } from './cohort.js';
 import { QUERIES } from './foundation.js';
 import { replicatePhenopackets } from './replicate.js';
-import { peakRssMiB, percentile, round } from './util.js';
+import { peakRssMiB, percentile, processMemoryMiB, round } from './util.js';
 import { startVirtuoso, type Virtuoso } from './virtuoso.js';
 
 const TITLE = 'Scale through Virtuoso: replicated patients, ingest by the CLI, queries over HTTP';
@@ -34,17 +34,6 @@ interface Row { measure: string; value: string; anchor: string; ratio: string }
 interface Side { label: string; location: string; patients: number }
 interface Timing { p50: number; p99: number; runs: number }
 interface Part { patients: number; seconds: number; triples: number; storeTriples: number; rssMiB: number }
-
-/** VmRSS and VmHWM of a process in MiB, from /proc (undefined once it has exited). */
-function memoryMiB(pid: number): { rss: number; peak: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (f: string): number => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { rss: round(kib('VmRSS') / 1024, 0), peak: round(kib('VmHWM') / 1024, 0) };
-  } catch {
-    return undefined;
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -65,7 +54,7 @@ async function harmonia(args: string[]): Promise<{ stdout: string; peakMiB: numb
   child.stdout.on('data', (d: Buffer) => void (stdout += d));
   child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d).slice(-4000)));
   let peak = 0;
-  const timer = setInterval(() => void (peak = Math.max(peak, memoryMiB(child.pid!)?.peak ?? 0)), 1000);
+  const timer = setInterval(() => void (peak = Math.max(peak, processMemoryMiB(child.pid!)?.peak ?? 0)), 1000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(timer);
   if (code !== 0) throw new Error(`harmonia ${args.join(' ')}: exit ${code}: ${stderr}`);
@@ -151,7 +140,7 @@ async function measureQueries(side: Side): Promise<{ queries: Record<string, Tim
       cohorts[name] = { p50: t.p50, p99: t.p99, members: t.n, runs: t.runs };
       log(`${side.label} cohort ${name}: ${JSON.stringify(cohorts[name])}\n`);
     }
-    return { queries, cohorts, serveMiB: memoryMiB(child.pid!)?.peak ?? NaN };
+    return { queries, cohorts, serveMiB: processMemoryMiB(child.pid!)?.peak ?? NaN };
   } finally {
     child.kill('SIGTERM');
     if (child.exitCode === null) await once(child, 'exit');
@@ -189,12 +178,12 @@ async function main(): Promise<void> {
 
     virtuoso = await startVirtuoso(join(work, 'virtuoso'));
     const pid = virtuoso.pid;
-    sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, memoryMiB(pid)?.peak ?? 0)), 2000);
+    sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, processMemoryMiB(pid)?.peak ?? 0)), 2000);
     const remote: Side = { label: 'virtuoso', location: virtuoso.location, patients: n };
     const embedded: Side = { label: 'embedded', location: join(work, 'embedded'), patients: nEmbedded };
 
     t = performance.now();
-    const rParts = await ingest(remote, all, partSize, hpo, work, () => memoryMiB(pid)?.rss ?? NaN);
+    const rParts = await ingest(remote, all, partSize, hpo, work, () => processMemoryMiB(pid)?.now ?? NaN);
     const rIngestS = (performance.now() - t) / 1000;
     // A re-run of the first part: every patient unchanged (content hash), nothing written.
     await sliceLines(all, 0, Math.min(n, partSize), join(work, 'again.jsonl'));
@@ -202,7 +191,7 @@ async function main(): Promise<void> {
     const again = JSON.parse((await harmonia(['ingest', '--store', remote.location, '--json', join(work, 'again.jsonl')])).stdout) as { accepted: number; unchanged: number };
     const againS = (performance.now() - t) / 1000;
     const rQ = await measureQueries(remote);
-    const virtuosoNow = memoryMiB(pid);
+    const virtuosoNow = processMemoryMiB(pid);
     clearInterval(sampler);
     sampler = undefined;
     virtuosoPeak = Math.max(virtuosoPeak, virtuosoNow?.peak ?? 0);
