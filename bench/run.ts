@@ -41,7 +41,7 @@ if (only.size && !existsSync(latest)) process.stderr.write(`bench: no earlier re
 const results: Record<string, Record<string, unknown> | undefined> = {};
 for (const name of ['foundation', 'validate', 'retrieval', 'cohort']) results[name] = run(name) ?? previous[name];
 // Modality readers, harmonizers and site effects: each reports { title, rows, peakRssMiB, notes }.
-const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'knn', 'load', 'federation'];
+const TABLES = ['genomic', 'imaging', 'signals', 'combat', 'site-effects-signals', 'site-effects-expression', 'remote', 'learn', 'knn', 'load', 'federation', 'open'];
 for (const name of TABLES) results[name] = run(name) ?? previous[name];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(latest, JSON.stringify(results, null, 1));
@@ -70,6 +70,10 @@ function goals(r: typeof results): string[] {
   }
   const load = r.load as LoadResults | undefined;
   if (load?.mixed) lines.push(...loadGoals(load));
+  const open = r.open as { patients?: number; serveReadySeconds?: number; serveReadyWithoutSnapshotSeconds?: number } | undefined;
+  if (open?.serveReadySeconds !== undefined) {
+    lines.push(`- \`harmonia serve\` ready within 5 s at ${open.patients} patients: ${open.serveReadySeconds <= 5 ? 'met' : 'not met'} (${open.serveReadySeconds} s from the heap snapshot; ${open.serveReadyWithoutSnapshotSeconds} s from the segment log).`);
+  }
   return lines;
 }
 

@@ -1,4 +1,4 @@
-import neo4j, { type Driver } from 'neo4j-driver';
+import type { Driver } from 'neo4j-driver';
 import { InputError } from '../model/index.js';
 import type { CypherStatement } from './cypher.js';
 import type { CypherRunner } from './mirror.js';
@@ -10,6 +10,8 @@ export interface Neo4jConnection extends CypherRunner {
   readonly database?: string;
   close(): Promise<void>;
 }
+
+type Neo4jModule = typeof import('neo4j-driver').default;
 
 const SCHEMES = ['bolt', 'bolt+s', 'bolt+ssc', 'neo4j', 'neo4j+s', 'neo4j+ssc'];
 
@@ -30,9 +32,9 @@ export function checkNeo4jUri(uri: string): void {
 }
 
 /** neo4j-driver Integers (and nested lists/maps of them) back to JS numbers, for the watermark reads. */
-function plain(v: unknown): unknown {
+function plain(neo4j: Neo4jModule, v: unknown): unknown {
   if (neo4j.isInt(v)) return (v as { toNumber(): number }).toNumber();
-  if (Array.isArray(v)) return v.map(plain);
+  if (Array.isArray(v)) return v.map((x) => plain(neo4j, x));
   return v;
 }
 
@@ -42,6 +44,8 @@ function plain(v: unknown): unknown {
  */
 export async function connectNeo4j(uri: string, options: { database?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Neo4jConnection> {
   checkNeo4jUri(uri);
+  // Imported here, not at the top: the driver (and RxJS behind it) costs every other CLI command 0.2 s to load.
+  const neo4j = (await import('neo4j-driver')).default as unknown as Neo4jModule;
   const env = options.env ?? process.env;
   const user = env.NEO4J_USER;
   const password = env.NEO4J_PASSWORD;
@@ -62,7 +66,7 @@ export async function connectNeo4j(uri: string, options: { database?: string; en
       const s = session('READ');
       try {
         const result = await s.executeRead((tx) => tx.run(statement.cypher, statement.params));
-        return result.records.map((r) => Object.fromEntries(r.keys.map((k) => [String(k), plain(r.get(k))])));
+        return result.records.map((r) => Object.fromEntries(r.keys.map((k) => [String(k), plain(neo4j, r.get(k))])));
       } finally {
         await s.close();
       }

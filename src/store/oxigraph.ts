@@ -9,6 +9,7 @@ import { killPoint } from './kill-hook.js';
 import { acquireLock } from './lock.js';
 import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StoreBatch } from './types.js';
 import { mergeQuarantine } from './quarantine.js';
+import { newOxigraph, restoreSnapshot, snapshotMinQuads, snapshotsEnabled, writeSnapshot, type OxigraphInstance } from './oxigraph-snapshot.js';
 
 const MANIFEST = 'harmonia-store.json';
 /** Where harmonized arrays of records are written, relative to the store directory. */
@@ -16,6 +17,8 @@ export const ARRAYS_DIR = 'arrays';
 /** Left in a store directory by `harmonia serve` while it serves it (url, pid): read-only commands ask that server. */
 export const SERVE_FILE = 'serve.json';
 const FORMAT_VERSION = 1;
+/** Caches the store can rebuild from its segments (the heap snapshot), relative to the store directory. */
+export const CACHE_DIR = 'cache';
 /** More segments than this and a commit compacts them into one, so reloads stay one sequential read. */
 const MAX_SEGMENTS = 24;
 
@@ -71,8 +74,14 @@ export const EMBEDDED_MAX_QUADS = 13_000_000;
  */
 export class OxigraphStore implements GraphStore {
   readonly kind = 'oxigraph';
-  private readonly store = new oxigraph.Store();
-  private readonly graphs = new Set<string>();
+  // Each store has its own Oxigraph instance, so that its heap can be snapshotted and restored alone.
+  private instance: OxigraphInstance = newOxigraph();
+  private store: oxigraph.Store = new this.instance.ox.Store();
+  private graphs = new Set<string>();
+  /** Whether the heap differs from the snapshot on disk (a writer refreshes it when closing). */
+  private snapshotStale = false;
+  /** How this copy was loaded: 'snapshot' (with the segments after it) or 'segments'. */
+  loadedFrom: 'snapshot' | 'segments' = 'segments';
   private manifest: Manifest;
   private quarantined: QuarantineEntry[] = [];
   private ontologyCache?: Ontology;
@@ -102,6 +111,8 @@ export class OxigraphStore implements GraphStore {
     if (!existsSync(file)) writeAtomic(file, [JSON.stringify(s.manifest, null, 1)]);
     s.load();
     if (options.write) s.removeOrphans();
+    // Readers refresh a stale snapshot now (the next open is then fast); writers when they close.
+    else if (s.snapshotStale) s.saveSnapshot();
     return s;
   }
 
@@ -126,8 +137,50 @@ export class OxigraphStore implements GraphStore {
   }
 
   private load(): void {
-    this.applySegments(this.manifest.segments);
+    if (!this.restore()) {
+      this.applySegments(this.manifest.segments);
+      this.snapshotStale = true;
+    }
     if (this.manifest.quarantine) this.quarantined = JSON.parse(readFileSync(join(this.dir, this.manifest.quarantine), 'utf8'));
+  }
+
+  /**
+   * Takes the heap snapshot when it reflects a prefix of this log with the same ontology, then applies
+   * the segments committed after it; false (nothing changed) when there is none to take.
+   */
+  private restore(): boolean {
+    if (!snapshotsEnabled() || !this.manifest.segments.length) return false;
+    const r = restoreSnapshot(join(this.dir, CACHE_DIR));
+    if ('reason' in r) return false;
+    const mine = this.manifest.segments;
+    const prefix = r.state.segments.length <= mine.length && r.state.segments.every((f, i) => f === mine[i].file);
+    if (!prefix || r.state.ontology !== this.manifest.ontology) return false;
+    this.instance = r.instance;
+    this.store = r.store;
+    this.graphs = new Set(r.state.graphs);
+    this.loadedFrom = 'snapshot';
+    const after = mine.slice(r.state.segments.length);
+    this.applySegments(after);
+    this.snapshotStale = after.length > 0;
+    return true;
+  }
+
+  /**
+   * Writes the heap snapshot when the store is large enough for it to matter. A cache: failing to
+   * write it (a read-only volume, a full disk) costs the next open its speed, nothing else.
+   */
+  saveSnapshot(): void {
+    if (!snapshotsEnabled() || this.store.size < snapshotMinQuads()) return;
+    try {
+      const written = writeSnapshot(join(this.dir, CACHE_DIR), this.instance, this.store, {
+        segments: this.manifest.segments.map((s) => s.file),
+        ontology: this.manifest.ontology,
+        graphs: [...this.graphs],
+      });
+      if (written) this.snapshotStale = false;
+    } catch {
+      // Left stale; the log on disk is the store.
+    }
   }
 
   private applySegments(segments: readonly Segment[]): void {
@@ -160,6 +213,7 @@ export class OxigraphStore implements GraphStore {
     const extends_ = disk.segments.length >= mine.length && mine.every((seg, i) => seg.file === disk.segments[i].file);
     if (!extends_ || disk.ontology !== this.manifest.ontology) return false;
     this.applySegments(disk.segments.slice(mine.length));
+    if (disk.segments.length > mine.length) this.snapshotStale = true;
     this.manifest = disk;
     this.quarantined = disk.quarantine ? JSON.parse(readFileSync(join(this.dir, disk.quarantine), 'utf8')) : [];
     return true;
@@ -183,7 +237,7 @@ export class OxigraphStore implements GraphStore {
       for (const name of readdirSync(join(this.dir, rel))) {
         const r = rel ? `${rel}/${name}` : name;
         // Harmonized arrays (.npy) live beside the segments and are referenced from the graph, not the manifest.
-        if (r === ARRAYS_DIR) continue;
+        if (r === ARRAYS_DIR || r === CACHE_DIR) continue;
         if (statSync(join(this.dir, r)).isDirectory()) walk(r);
         else if (!live.has(r)) rmSync(join(this.dir, r), { force: true });
       }
@@ -248,6 +302,7 @@ export class OxigraphStore implements GraphStore {
       this.store.load(text, { format: 'application/n-quads', no_transaction: true, lenient: true });
       for (const g of batch.replace.keys()) this.graphs.add(g);
       this.quarantined = quarantine;
+      this.snapshotStale = true;
     } catch (e) {
       this.manifest = m;
       throw e;
@@ -286,6 +341,7 @@ export class OxigraphStore implements GraphStore {
     this.swapManifest(next);
     killPoint('compact');
     this.manifest = next;
+    this.snapshotStale = true;
     this.removeOrphans();
   }
 
@@ -293,6 +349,7 @@ export class OxigraphStore implements GraphStore {
   async update(sparql: string): Promise<void> {
     this.requireWritable();
     this.store.update(sparql);
+    this.snapshotStale = true;
     const next = structuredClone(this.manifest);
     const m = this.manifest;
     this.manifest = next;
@@ -395,6 +452,7 @@ export class OxigraphStore implements GraphStore {
   }
 
   async close(): Promise<void> {
+    if (this.releaseLock && this.snapshotStale) this.saveSnapshot();
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
