@@ -160,6 +160,8 @@ export function writeSnapshot(dir: string, instance: OxigraphInstance, store: ox
   // A JS object held by the heap cannot be written to a file: no snapshot of this state.
   if (!tableValues) return false;
   mkdirSync(dir, { recursive: true });
+  // Another process (a second query worker, say) is writing one now: its snapshot will do.
+  if (readdirSync(dir).some((name) => name.endsWith('.heap.tmp') && isFreshTemp(join(dir, name)))) return false;
   const memory = instance.wasm.memory as WasmMemory;
   const heapBytes = new Uint8Array(memory.buffer);
   const heap = `oxigraph-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.heap`;

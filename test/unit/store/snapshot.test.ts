@@ -114,6 +114,21 @@ describe('heap snapshots of the embedded store', () => {
     expect(await values(after)).toEqual(['1b', '3', '9.29']);
   });
 
+  test('a snapshot another process is writing is left to it', async () => {
+    await twoBatches();
+    const before = header(path).heap;
+    writeFileSync(join(cache(path), 'oxigraph-other.heap.tmp'), 'being written');
+    const w = await OxigraphStore.open(path, { write: true });
+    await w.commit(batch([[g(5), [q('e', '5', g(5))]]]));
+    await w.close();
+    expect(header(path).heap).toBe(before);
+    expect(existsSync(join(cache(path), 'oxigraph-other.heap.tmp'))).toBe(true);
+    // The older snapshot still serves: the later commit is applied on top of it.
+    const r = await OxigraphStore.open(path);
+    expect(r.loadedFrom).toBe('snapshot');
+    expect(await values(r)).toEqual(['1b', '3', '5']);
+  });
+
   test('an ontology replaced since the snapshot makes it unusable', async () => {
     await twoBatches();
     const manifest = JSON.parse(readFileSync(join(path, 'harmonia-store.json'), 'utf8'));
