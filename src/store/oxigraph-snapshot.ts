@@ -141,8 +141,9 @@ export function snapshotsEnabled(): boolean {
 }
 
 export function snapshotMinQuads(): number {
-  const v = Number(process.env.HARMONIA_SNAPSHOT_MIN_QUADS);
-  return Number.isFinite(v) && v >= 0 && process.env.HARMONIA_SNAPSHOT_MIN_QUADS !== '' && process.env.HARMONIA_SNAPSHOT_MIN_QUADS !== undefined ? v : SNAPSHOT_MIN_QUADS;
+  const raw = process.env.HARMONIA_SNAPSHOT_MIN_QUADS?.trim();
+  const v = Number(raw);
+  return raw && Number.isFinite(v) && v >= 0 ? v : SNAPSHOT_MIN_QUADS;
 }
 
 function exportedGlobals(wasm: WasmExports): [string, WasmGlobal][] {
@@ -240,19 +241,6 @@ function isFreshTemp(file: string): boolean {
   }
 }
 
-/** The snapshot's bookkeeping without reading its heap, or undefined when there is none for this build. */
-export function readSnapshotState(dir: string): (SnapshotState & { quads: number }) | undefined {
-  const file = join(dir, HEADER);
-  if (!existsSync(file)) return undefined;
-  try {
-    const h = JSON.parse(readFileSync(file, 'utf8')) as Header;
-    if (h.format !== FORMAT || h.version !== 1 || h.glue !== glueHash()) return undefined;
-    return h;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface Restored {
   instance: OxigraphInstance;
   store: oxigraphModule.Store;
@@ -261,9 +249,10 @@ export interface Restored {
 
 /**
  * A fresh instance with the snapshot's heap, table size and globals, and a handle on the store it held;
- * undefined (with the reason) when the snapshot is missing, from another build, torn or corrupt.
+ * the reason instead when the snapshot is missing, from another build, not `usable` for the caller's
+ * store (judged from its header alone), torn or corrupt.
  */
-export function restoreSnapshot(dir: string): Restored | { reason: string } {
+export function restoreSnapshot(dir: string, usable: (state: SnapshotState) => boolean = () => true): Restored | { reason: string } {
   const file = join(dir, HEADER);
   if (!existsSync(file)) return { reason: 'no snapshot' };
   let h: Header;
@@ -274,6 +263,8 @@ export function restoreSnapshot(dir: string): Restored | { reason: string } {
   }
   if (h.format !== FORMAT || h.version !== 1) return { reason: 'snapshot format unknown' };
   if (h.glue !== glueHash()) return { reason: 'snapshot written by another Oxigraph build' };
+  // Decided from the header, before hundreds of megabytes of heap are read for nothing.
+  if (!usable(h)) return { reason: 'snapshot does not describe this store (its log was rewritten, or the ontology replaced)' };
   let fd: number;
   try {
     fd = openSync(join(dir, h.heap), 'r');

@@ -150,11 +150,9 @@ export class OxigraphStore implements GraphStore {
    */
   private restore(): boolean {
     if (!snapshotsEnabled() || !this.manifest.segments.length) return false;
-    const r = restoreSnapshot(join(this.dir, CACHE_DIR));
-    if ('reason' in r) return false;
     const mine = this.manifest.segments;
-    const prefix = r.state.segments.length <= mine.length && r.state.segments.every((f, i) => f === mine[i].file);
-    if (!prefix || r.state.ontology !== this.manifest.ontology) return false;
+    const r = restoreSnapshot(join(this.dir, CACHE_DIR), (state) => extendsLog(state.segments, mine) && state.ontology === this.manifest.ontology);
+    if ('reason' in r) return false;
     this.instance = r.instance;
     this.store = r.store;
     this.graphs = new Set(r.state.graphs);
@@ -210,8 +208,7 @@ export class OxigraphStore implements GraphStore {
   catchUp(): boolean {
     const disk = readManifest(join(this.dir, MANIFEST));
     const mine = this.manifest.segments;
-    const extends_ = disk.segments.length >= mine.length && mine.every((seg, i) => seg.file === disk.segments[i].file);
-    if (!extends_ || disk.ontology !== this.manifest.ontology) return false;
+    if (!extendsLog(mine.map((seg) => seg.file), disk.segments) || disk.ontology !== this.manifest.ontology) return false;
     this.applySegments(disk.segments.slice(mine.length));
     if (disk.segments.length > mine.length) this.snapshotStale = true;
     this.manifest = disk;
@@ -470,6 +467,11 @@ function plainRow(row: Map<string, oxigraph.Term>): Row {
   const out: Row = {};
   for (const [k, v] of row) out[k] = v.value;
   return out;
+}
+
+/** Whether `log` starts with the segment files `prefix`: then the copy that loaded them can catch up on the rest. */
+function extendsLog(prefix: readonly string[], log: readonly Segment[]): boolean {
+  return prefix.length <= log.length && prefix.every((file, i) => file === log[i].file);
 }
 
 function emptyManifest(): Manifest {
