@@ -12,6 +12,8 @@ export interface Virtuoso {
   /** The store location Harmonia takes: sparql+http://127.0.0.1:18890/sparql */
   location: string;
   pid: number;
+  /** The database folder, readable by the server (it is in DirsAllowed). */
+  dir: string;
   isql(sql: string): string;
   stop(): Promise<void>;
 }
@@ -131,5 +133,5 @@ export async function startVirtuoso(dir?: string, options: { httpPort?: number }
     await stop();
     throw e;
   }
-  return { endpoint, location: `sparql+${endpoint}`, pid: child.pid!, isql, stop };
+  return { endpoint, location: `sparql+${endpoint}`, pid: child.pid!, dir, isql, stop };
 }

@@ -188,6 +188,8 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   /** Where the record of each id that this run stored came from. */
   const storedThisRun = new Map<string, Origin>();
   const lastPending = (id: string): Origin | undefined => pending.findLast((p) => p.mapped.id === id)?.rec.origin;
+  /** The commit still running, if any (see flush). */
+  let committing: Promise<void> | undefined;
 
   const note = (origin: Origin, stage: string, reason: string, id?: string): void => {
     summary.notes = (summary.notes ?? 0) + 1;
@@ -246,7 +248,12 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       if (kept) note(t.origin, 'duplicate', `phenopacket id ${t.id} appears again here, but this record is rejected: the one from ${describeOrigin(kept)} is kept`, t.id);
     }
     rejectedTwins = [];
-    await store.commit({ replace, add: shared, rejected, accepted: [...accepted, ...unchanged], acceptedFrom, ...(rootsChanged ? { meta: { [SOURCE_ROOTS_KEY]: meta[SOURCE_ROOTS_KEY] } } : {}) });
+    const batch = { replace, add: shared, rejected, accepted: [...accepted, ...unchanged], acceptedFrom, ...(rootsChanged ? { meta: { [SOURCE_ROOTS_KEY]: meta[SOURCE_ROOTS_KEY] } } : {}) };
+    // Commits stay in order, one at a time; while one runs, the next batch is read, mapped and
+    // validated, so a remote server loads one batch while this process prepares the next.
+    if (committing) await committing;
+    committing = store.commit(batch);
+    committing.catch(() => undefined); // awaited (and thrown) before the next commit or at the end
     rootsChanged = false;
     pending = [];
     pendingHash.clear();
@@ -255,28 +262,38 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
     acceptedFrom = [];
   };
 
-  for await (const rec of documents((origin, text) => note(origin, 'note', text))) {
-    summary.read++;
-    if (rec.error) reject(rec, 'read', [{ path: rec.error.path, message: rec.error.reason }]);
-    else {
-      try {
-        prepare(rec);
-      } catch (e) {
-        // Whatever a record does to the mapper that the check did not foresee, it goes to quarantine
-        // alone and the ingest goes on.
-        const rawId = (rec.json as { id?: unknown } | undefined)?.id;
-        const id = typeof rawId === 'string' ? rawId : undefined;
-        reject(rec, 'map', [{ path: '$', message: `cannot map this record: ${(e as Error).message}` }], id);
-        if (id) rejectedTwins.push({ origin: rec.origin, id });
-      }
-    }
-    if (pending.length + rejected.length >= batchSize) await flush();
-    options.onProgress?.(summary);
+  try {
+    await readAll();
+  } finally {
+    // A failure while reading still lets the batch already handed to the store finish its commit.
+    await committing?.catch(() => undefined);
   }
-  await flush();
+  await committing;
   summary.storeTriples = await store.size();
   summary.seconds = Math.round((performance.now() - started) / 10) / 100;
   return summary;
+
+  async function readAll(): Promise<void> {
+    for await (const rec of documents((origin, text) => note(origin, 'note', text))) {
+      summary.read++;
+      if (rec.error) reject(rec, 'read', [{ path: rec.error.path, message: rec.error.reason }]);
+      else {
+        try {
+          prepare(rec);
+        } catch (e) {
+          // Whatever a record does to the mapper that the check did not foresee, it goes to quarantine
+          // alone and the ingest goes on.
+          const rawId = (rec.json as { id?: unknown } | undefined)?.id;
+          const id = typeof rawId === 'string' ? rawId : undefined;
+          reject(rec, 'map', [{ path: '$', message: `cannot map this record: ${(e as Error).message}` }], id);
+          if (id) rejectedTwins.push({ origin: rec.origin, id });
+        }
+      }
+      if (pending.length + rejected.length >= batchSize) await flush();
+      options.onProgress?.(summary);
+  }
+  await flush();
+  }
 
   function prepare(rec: RootedRecord): void {
     const { problems, notes } = checkPhenopacketRecord(rec.json, limits);

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataFactory, Parser, Writer, type Quad } from 'n3';
 import { HX, HXG, HXR, RDF } from '../model/namespaces.js';
@@ -24,6 +26,10 @@ const UPDATE_BYTES = 1 << 20;
 const BLOCK_TRIPLES = 2000;
 /** Triples per request (several blocks), measured to pass Virtuoso's parser comfortably. */
 const REQUEST_TRIPLES = 8000;
+/** Bytes of N-Quads per bulk file (one atomic load each); a graph is never split across files. */
+const BULK_FILE_BYTES = 64 << 20;
+/** DB.DBA.TTLP's flag for N-Quads input: each line names its own graph. */
+const TTLP_NQUADS = 512;
 
 interface UpdateOp {
   text: string;
@@ -41,6 +47,16 @@ export interface RemoteSettings {
   timeoutMs: number;
   /** Update requests in flight at once during a commit (graphs never split across parallel requests). */
   parallel: number;
+  /** Virtuoso only: commits written as N-Quads files into this shared folder and loaded by the server. */
+  bulk?: BulkFolder;
+}
+
+/** A folder both Harmonia and the Virtuoso server can reach, named as each of them sees it. */
+export interface BulkFolder {
+  /** Where Harmonia writes the files (HARMONIA_SPARQL_BULK_DIR). */
+  local: string;
+  /** The same folder as the server sees it (HARMONIA_SPARQL_BULK_DIR_SERVER; default: the same path). */
+  server: string;
 }
 
 /**
@@ -66,9 +82,13 @@ export function remoteSettings(location: string, env: NodeJS.ProcessEnv = proces
   const timeout = Number(env.HARMONIA_SPARQL_TIMEOUT_MS ?? 300_000);
   const parallel = Number(env.HARMONIA_SPARQL_PARALLEL ?? 1);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new Error(`HARMONIA_SPARQL_PARALLEL: expected a whole number from 1 to 64, got ${JSON.stringify(env.HARMONIA_SPARQL_PARALLEL)}`);
+  const bulkDir = env.HARMONIA_SPARQL_BULK_DIR;
+  if (!bulkDir && env.HARMONIA_SPARQL_BULK_DIR_SERVER) throw new Error('HARMONIA_SPARQL_BULK_DIR_SERVER is set without HARMONIA_SPARQL_BULK_DIR (the same folder as Harmonia sees it)');
+  if (bulkDir && env.HARMONIA_SPARQL_GSP_URL) throw new Error('HARMONIA_SPARQL_BULK_DIR and HARMONIA_SPARQL_GSP_URL are two ways of writing: set one');
   return {
     query,
     update: env.HARMONIA_SPARQL_UPDATE_URL || query,
+    bulk: bulkDir ? { local: bulkDir, server: env.HARMONIA_SPARQL_BULK_DIR_SERVER || bulkDir } : undefined,
     graphStore: env.HARMONIA_SPARQL_GSP_URL || undefined,
     credentials,
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 300_000,
@@ -92,6 +112,8 @@ export class RemoteStore implements GraphStore {
   private readOnly = false;
   /** The server, from its Server header: Virtuoso needs its planning statistics refreshed after large writes. */
   private engine?: 'virtuoso';
+  /** Set once a bulk load through the shared folder has worked (see bulkProbe). */
+  private bulkChecked = false;
 
   private constructor(
     readonly location: string,
@@ -231,7 +253,9 @@ export class RemoteStore implements GraphStore {
 
   async commit(batch: StoreBatch): Promise<void> {
     this.requireWritable();
-    if (this.settings.graphStore) {
+    if (this.settings.bulk) {
+      await this.bulkCommit(batch, this.settings.bulk);
+    } else if (this.settings.graphStore) {
       // One PUT per graph replaces it whole, so uploads of different graphs can run side by side.
       await this.inParallel([...batch.replace], ([graph, quads]) => this.replaceGraph(graph, quads));
       await this.runUpdates(this.insertOps(batch.add));
@@ -251,6 +275,103 @@ export class RemoteStore implements GraphStore {
     }
     if (batch.rejected.length || batch.accepted.length || batch.acceptedFrom?.length) await this.writeQuarantine(batch);
     await this.touch(batch.meta);
+  }
+
+  /**
+   * The bulk path (HARMONIA_SPARQL_BULK_DIR): the batch as N-Quads files in a folder the Virtuoso server
+   * can read, each loaded by one call of Virtuoso's own Turtle/N-Quads loader, DB.DBA.TTLP, made through
+   * SPARQL. Measured about 7x faster than INSERT DATA (docs/stores.md): the server parses the file
+   * itself instead of compiling megabytes of SPARQL. Each load is one transaction (a failed one stores
+   * nothing of its file); graphs are never split across files. The files are written and the path is
+   * proven to work before any graph is dropped, and deleted after their load.
+   */
+  private async bulkCommit(batch: StoreBatch, folder: BulkFolder): Promise<void> {
+    if (this.engine !== 'virtuoso') throw new Error(`HARMONIA_SPARQL_BULK_DIR: bulk loading uses Virtuoso's DB.DBA.TTLP, and ${this.location} is not a Virtuoso server; unset it`);
+    const files = this.bulkFiles(batch);
+    const written: string[] = [];
+    try {
+      for (const text of files.texts) {
+        const name = `harmonia-${randomUUID()}.nq`;
+        await writeFile(join(folder.local, name), text);
+        written.push(name);
+      }
+      await this.bulkProbe(folder);
+      const existing = await this.existingGraphs([...batch.replace.keys()]);
+      await this.runUpdates([...existing].map((graph) => ({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0, graph })));
+      for (const name of written) await this.bulkLoad(folder, name);
+      await this.runUpdates(this.insertOps(files.defaultGraph));
+    } finally {
+      await Promise.all(written.map((name) => rm(join(folder.local, name), { force: true })));
+    }
+  }
+
+  /** The batch as N-Quads texts of about BULK_FILE_BYTES, whole graphs each; default-graph quads apart. */
+  private bulkFiles(batch: StoreBatch): { texts: string[]; defaultGraph: Quad[] } {
+    const texts: string[] = [];
+    const defaultGraph: Quad[] = [];
+    let lines: string[] = [];
+    let bytes = 0;
+    let graphIndex = 0;
+    const addGraph = (graph: string, quads: Quad[]): void => {
+      // Blank node labels are scoped to one load: keep those of different graphs apart.
+      const scope = `g${graphIndex++}x`;
+      const term = (t: Quad['subject'] | Quad['object']): string => (t.termType === 'BlankNode' ? `_:${scope}${t.value}` : this.term(t));
+      const own = new Set<string>();
+      for (const q of quads) own.add(`${term(q.subject)} ${this.term(q.predicate)} ${term(q.object)} <${graph}> .`);
+      const size = [...own].reduce((a, l) => a + l.length + 1, 0);
+      if (lines.length && bytes + size > BULK_FILE_BYTES) {
+        texts.push(lines.join('\n') + '\n');
+        lines = [];
+        bytes = 0;
+      }
+      lines.push(...own);
+      bytes += size;
+    };
+    for (const [graph, quads] of batch.replace) addGraph(graph, quads);
+    const shared = new Map<string, Quad[]>();
+    for (const q of batch.add) {
+      if (!q.graph.value) {
+        defaultGraph.push(q);
+        continue;
+      }
+      let list = shared.get(q.graph.value);
+      if (!list) shared.set(q.graph.value, (list = []));
+      list.push(q);
+    }
+    for (const [graph, quads] of shared) addGraph(graph, quads);
+    if (lines.length) texts.push(lines.join('\n') + '\n');
+    return { texts, defaultGraph };
+  }
+
+  /** One file loaded by the server: DB.DBA.TTLP on its content, called through SPARQL. */
+  private async bulkLoad(folder: BulkFolder, name: string): Promise<void> {
+    const path = sparqlString(posix.join(folder.server, name));
+    const r = await this.post(this.settings.update, 'query', `SELECT (<sql:TTLP>(<bif:file_to_string_output>(${path}), "", ${sparqlString(`${ADMIN_GRAPH}/bulk`)}, ${TTLP_NQUADS}) AS ?loaded) WHERE { }`, 'application/sparql-results+json');
+    await r.text();
+  }
+
+  /**
+   * Proves, once per store, that the server can read the shared folder and run the loader, with a
+   * one-triple file, so that a misconfiguration fails before any graph of a commit is dropped.
+   */
+  private async bulkProbe(folder: BulkFolder): Promise<void> {
+    if (this.bulkChecked) return;
+    const graph = `${ADMIN_GRAPH}/bulk-probe`;
+    const token = randomUUID();
+    const name = `harmonia-probe-${token}.nq`;
+    await writeFile(join(folder.local, name), `<${STORE}> <${HX}probe> "${token}" <${graph}> .\n`);
+    try {
+      await this.bulkLoad(folder, name);
+      if (!(await this.ask(`ASK { GRAPH <${graph}> { <${STORE}> <${HX}probe> "${token}" } }`))) throw new Error('the probe file loaded, but its triple is not in the store');
+      await this.post(this.settings.update, 'update', `DROP SILENT GRAPH <${graph}>`, '*/*');
+    } catch (e) {
+      throw new Error(`HARMONIA_SPARQL_BULK_DIR: Virtuoso could not load ${posix.join(folder.server, name)}, written to ${join(folder.local, name)}: ${refusal((e as Error).message)}. `
+        + 'The folder must be listed in DirsAllowed of virtuoso.ini, be the same folder on both sides (HARMONIA_SPARQL_BULK_DIR_SERVER names it as the server sees it), '
+        + 'and the update endpoint must sign in as a user who may run DB.DBA.TTLP (the dba, through HARMONIA_SPARQL_UPDATE_URL=http://host:8890/sparql-auth)');
+    } finally {
+      await rm(join(folder.local, name), { force: true });
+    }
+    this.bulkChecked = true;
   }
 
   /** Which of these named graphs hold any triple, asked a few hundred at a time. */
@@ -508,8 +629,14 @@ function writeGraph(quads: Quad[], format: 'turtle' | 'ntriples' | 'nquads' | 'j
   return JSON.stringify([...nodes.values()]);
 }
 
+/** A SPARQL string literal. */
+function sparqlString(value: string): string {
+  return JSON.stringify(value);
+}
+
 /** Virtuoso's refusal in its own words, without the HTTP wrapping: `SQ110:SECURITY: Permission denied for ...`. */
 function refusal(message: string): string {
   const line = message.split('\n')[0];
-  return /\bError\s+(\S+:.*)$/.exec(line)?.[1] ?? line;
+  // Virtuoso repeats the whole query after its reason: leave it out.
+  return (/\bError\s+(\S+:.*)$/.exec(line)?.[1] ?? line).replace(/\s+SPARQL query:.*$/s, '');
 }

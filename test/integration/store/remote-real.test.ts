@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Quad } from 'n3';
 import { join } from 'node:path';
 import { CohortService } from '../../../src/cohort/index.js';
 import { ensureOntology, ingestPhenopackets } from '../../../src/ingest/index.js';
@@ -54,6 +55,37 @@ run('the real HPO and real phenopackets in a remote Virtuoso store', () => {
       expect(r.patients).toEqual(l.patients);
     }
   }, 120_000);
+
+  test("the same 800 phenopackets loaded through a shared folder by Virtuoso's own loader (HARMONIA_SPARQL_BULK_DIR): the same store", async () => {
+    const other = await startVirtuoso();
+    const folder = join(other.dir, 'bulk');
+    mkdirSync(folder);
+    const env = { HARMONIA_SPARQL_BULK_DIR: folder, HARMONIA_SPARQL_UPDATE_URL: other.endpoint.replace(/\/sparql$/, '/sparql-auth'), HARMONIA_SPARQL_USER: 'dba', HARMONIA_SPARQL_PASSWORD: 'dba' };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      const bulk = await openStore(other.location, { create: true, write: true });
+      await ensureOntology(bulk, (await local.ontology())!);
+      expect(await ingestPhenopackets(bulk, [join(dir.path, 'sample.jsonl')], { batchSize: 300 })).toMatchObject({ read: 800, accepted: 800, rejected: 0 });
+      const [a, b] = await Promise.all([storeStats(local), storeStats(bulk)]);
+      expect(b).toEqual(a);
+      const ontology = (await local.ontology())!;
+      const def = { name: 'x', criteria: { all: [{ phenotype: { concept: 'HP:0001250' } }, { sex: 'FEMALE' }] } };
+      const [l, r] = await Promise.all([new CohortService(local, ontology).evaluate(def), new CohortService(bulk, ontology).evaluate(def)]);
+      expect(l.count).toBeGreaterThan(0);
+      expect(r.patients).toEqual(l.patients);
+      // Every patient graph as SPARQL Update wrote it into the other Virtuoso, literals and datatypes
+      // included (Virtuoso keeps dateTimes as values, so both differ from the embedded store's text alike).
+      const graphs = (await local.select(`SELECT DISTINCT ?g WHERE { GRAPH ?g { ?p a <https://w3id.org/harmonia/vocab#Patient> } }`)).map((x) => x.g!);
+      const canon = (qs: Quad[]) => qs.map((q) => `${q.subject.value} ${q.predicate.value} ${q.object.termType === 'Literal' ? `${q.object.value}^^${q.object.datatype.value}@${q.object.language}` : q.object.value}`).sort();
+      for (const g of graphs.slice(0, 100)) expect(canon(await bulk.graphQuads(g))).toEqual(canon(await remote.graphQuads(g)));
+      expect(readdirSync(folder)).toEqual([]);
+      await bulk.close();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      await other.stop();
+    }
+  }, 300_000);
 
   test("Virtuoso's planning statistics: refused to the anonymous user with the reason, recomputed for the dba through the authenticated endpoint", async () => {
     const anonymous = await remote.refreshStatistics!();
