@@ -164,8 +164,10 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
   const batchSize = options.batchSize ?? 1000;
   const limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
   // Content hashes of what the store holds (as of the last commit) and of what this batch would write.
+  // Keyed by the patient's graph: joining each hash with the patient's id made Virtuoso take 14 s for
+  // 70,000 patients, where the hashes by graph take under one.
   const known = new Map<string, string>();
-  for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
+  for await (const r of store.selectStream(`SELECT ?g ?h WHERE { GRAPH ?g { ?p <${HX}contentHash> ?h } }`)) known.set(r.g!, r.h!);
   const previous = new Set(known.keys());
   let meta: Readonly<Record<string, string>> = await store.meta();
   /** Set when this run adds an ingest root: committed with the next batch, before any reader needs it. */
@@ -232,7 +234,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       const earlier = storedThisRun.get(id);
       if (earlier) note(earlier, 'duplicate', `phenopacket id ${id} appears again in ${describeOrigin(rec.origin)}; the later record replaces this one`, id);
       storedThisRun.set(id, rec.origin);
-      known.set(id, mapped.contentHash);
+      known.set(mapped.graph, mapped.contentHash);
       replace.set(mapped.graph, mapped.quads);
       for (const q of mapped.shared) shared.push(q);
       options.recordFiles?.push(...files);
@@ -241,7 +243,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       summary.accepted++;
       summary.triplesAdded += mapped.quads.length;
       summary.termIssues += mapped.issues.length;
-      if (previous.has(id)) summary.replaced++;
+      if (previous.has(mapped.graph)) summary.replaced++;
     });
     for (const t of rejectedTwins) {
       const kept = storedThisRun.get(t.id);
@@ -320,7 +322,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
     }
     const mapped = mapPhenopacket(pp, ontology, provenanceOrigin(rec));
     const earlier = lastPending(pp.id) ?? storedThisRun.get(pp.id);
-    if ((pendingHash.get(pp.id) ?? known.get(pp.id)) === mapped.contentHash) {
+    if ((pendingHash.get(pp.id) ?? known.get(mapped.graph)) === mapped.contentHash) {
       // The same content again: stored already (or about to be). Its files are still its records.
       if (earlier) note(rec.origin, 'duplicate', `phenopacket id ${pp.id} appears again with the same content as in ${describeOrigin(earlier)}; one copy is kept`, pp.id);
       options.recordFiles?.push(...files);

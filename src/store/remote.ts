@@ -309,23 +309,34 @@ export class RemoteStore implements GraphStore {
   private bulkFiles(batch: StoreBatch): { texts: string[]; defaultGraph: Quad[] } {
     const texts: string[] = [];
     const defaultGraph: Quad[] = [];
-    let lines: string[] = [];
+    let parts: string[] = [];
     let bytes = 0;
     let graphIndex = 0;
+    // IRIs and datatypes repeat across a batch (predicates, classes, terms): written once each.
+    const written = new Map<string, string>();
+    const iri = (t: Quad['subject'] | Quad['predicate'] | Quad['object']): string => {
+      let text = written.get(t.value);
+      if (text === undefined) written.set(t.value, (text = this.term(t)));
+      return text;
+    };
     const addGraph = (graph: string, quads: Quad[]): void => {
-      // Blank node labels are scoped to one load: keep those of different graphs apart.
-      const scope = `g${graphIndex++}x`;
-      const term = (t: Quad['subject'] | Quad['object']): string => (t.termType === 'BlankNode' ? `_:${scope}${t.value}` : this.term(t));
-      const own = new Set<string>();
-      for (const q of quads) own.add(`${term(q.subject)} ${this.term(q.predicate)} ${term(q.object)} <${graph}> .`);
-      const size = [...own].reduce((a, l) => a + l.length + 1, 0);
-      if (lines.length && bytes + size > BULK_FILE_BYTES) {
-        texts.push(lines.join('\n') + '\n');
-        lines = [];
+      // Blank node labels are scoped to one load: keep those of different graphs apart. Repeated
+      // triples need no care: Virtuoso keeps a quad once however often it is loaded.
+      const scope = `_:g${graphIndex++}x`;
+      const g = ` <${graph}> .\n`;
+      let text = '';
+      for (const q of quads) {
+        const s = q.subject.termType === 'NamedNode' ? iri(q.subject) : q.subject.termType === 'BlankNode' ? scope + q.subject.value : this.term(q.subject);
+        const o = q.object.termType === 'NamedNode' ? iri(q.object) : q.object.termType === 'BlankNode' ? scope + q.object.value : this.term(q.object);
+        text += `${s} ${iri(q.predicate)} ${o}${g}`;
+      }
+      if (parts.length && bytes + text.length > BULK_FILE_BYTES) {
+        texts.push(parts.join(''));
+        parts = [];
         bytes = 0;
       }
-      lines.push(...own);
-      bytes += size;
+      parts.push(text);
+      bytes += text.length;
     };
     for (const [graph, quads] of batch.replace) addGraph(graph, quads);
     const shared = new Map<string, Quad[]>();
@@ -339,7 +350,7 @@ export class RemoteStore implements GraphStore {
       list.push(q);
     }
     for (const [graph, quads] of shared) addGraph(graph, quads);
-    if (lines.length) texts.push(lines.join('\n') + '\n');
+    if (parts.length) texts.push(parts.join(''));
     return { texts, defaultGraph };
   }
 

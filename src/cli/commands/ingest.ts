@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'harmonisation settings (JSON or YAML; see docs/harmonization.md); default: the documented defaults')
     .option('--arrays <dir>', 'with a remote store (required there when records are ingested): where harmonized arrays (.npy) are written')
     .option('--batch <n>', 'patients per atomic commit', '1000')
+    .option('--statistics <when>', "recompute a remote server's query-planning statistics after the ingest (Virtuoso): auto (when the ingest grew the store by a tenth or more), always or never", 'auto')
     .option('--json', 'print the summary as JSON')
     .option('--strict', `exit with status ${STRICT_EXIT} when any record is rejected (the others are still stored)`)
     .option('--retry-quarantine', 'read the quarantined phenopackets again (from their files, or from the kept record JSON when a file is gone) and take the fixed ones back')
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .argument('[sources...]', 'phenopacket files, folders, zips or JSON Lines files; BIDS dataset folders')
     .action(async (positional: string[], opts) => {
       const limits = parseLimits(opts);
+      if (!['auto', 'always', 'never'].includes(opts.statistics)) throw new CliError(`--statistics ${opts.statistics}: expected auto, always or never`);
       // `--manifest records.tsv my-bids-dataset/`: the variadic option takes the folder after it too;
       // a manifest is a file, so a folder there is a source like the others.
       const manifests: string[] = (opts.manifest ?? []).filter((m: string) => !isDir(m));
@@ -98,7 +100,7 @@ export function register(program: Command): void {
           // Mapped rows are stored, but phenotype hierarchy queries, cohorts and similarity need HPO.
           process.stderr.write(`this store has no HPO yet: add it with \`harmonia ingest --store ${opts.store} --hpo FILE\` (hp.json, hp.json.gz, hp.obo or hp.obo.gz); the mapped patients stay as they are\n`);
         }
-        const statistics = await refreshStatistics(store, summary);
+        const statistics = await refreshStatistics(store, summary, opts.statistics);
         const rejected = (retried?.rejected ?? 0) + (summary?.rejected ?? 0) + (recordSummary?.rejected ?? 0);
         const read = (retried?.read ?? 0) + (summary?.read ?? 0) + (recordSummary?.read ?? 0);
         if (opts.json) {
@@ -122,12 +124,14 @@ export function register(program: Command): void {
 }
 
 /**
- * After an ingest that grew the store by a tenth or more, a server that plans from statistics it does
- * not keep up to date (Virtuoso) has them recomputed, or the user is told how; smaller ingests leave
- * the plans good enough and skip the cost (seconds per million triples).
+ * After an ingest that grew the store by a tenth or more (`--statistics auto`), a server that plans
+ * from statistics it does not keep up to date (Virtuoso) has them recomputed, or the user is told how;
+ * smaller ingests leave the plans good enough and skip the cost (seconds per million triples).
+ * `always` recomputes them after any ingest, `never` leaves them to the server's operator.
  */
-async function refreshStatistics(store: GraphStore, summary: IngestSummary | undefined): Promise<StatisticsRefresh | undefined> {
-  if (!store.refreshStatistics || !summary || summary.triplesAdded === 0 || summary.triplesAdded < 0.1 * summary.storeTriples) return undefined;
+async function refreshStatistics(store: GraphStore, summary: IngestSummary | undefined, when: 'auto' | 'always' | 'never'): Promise<StatisticsRefresh | undefined> {
+  if (!store.refreshStatistics || when === 'never') return undefined;
+  if (when === 'auto' && (!summary || summary.triplesAdded === 0 || summary.triplesAdded < 0.1 * summary.storeTriples)) return undefined;
   const r = await store.refreshStatistics();
   if (!r) return undefined;
   if (r.refreshed) process.stderr.write(`${r.engine}: query statistics recomputed after this ingest (${r.seconds} s); cohort queries need them (docs/stores.md)\n`);
