@@ -52,6 +52,10 @@ describeCli('harmonia ingest: accounting, --strict, quarantine, --retry-quaranti
     expect(r.code).toBe(1);
     expect(r.err).toBe('harmonia: --max-record lots: expected a size such as 65536, 64k, 16M or 1G\n');
     expect(existsSync(store)).toBe(false);
+    const s = harmonia('ingest', '--store', store, '--statistics', 'sometimes', join(fixtures, 'phenopackets'));
+    expect(s.code).toBe(1);
+    expect(s.err).toBe('harmonia: --statistics sometimes: expected auto, always or never\n');
+    expect(existsSync(store)).toBe(false);
 
     const mapped = join(dir.path, 'mapped');
     const m = harmonia('ingest', '--store', mapped, '--mapping', join(repoRoot, 'mappings', 'clinical-csv.yarrrml.yml'));
