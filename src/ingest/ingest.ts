@@ -293,8 +293,8 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       }
       if (pending.length + rejected.length >= batchSize) await flush();
       options.onProgress?.(summary);
-  }
-  await flush();
+    }
+    await flush();
   }
 
   function prepare(rec: RootedRecord): void {
