@@ -5,10 +5,11 @@
 // beside the embedded store holding the first --embedded (default 30,000) of the same patients, same run.
 //
 //   npm run build && node dist/bench/virtuoso-scale.js DATA_DIR [--patients 100000] [--embedded 30000] [--part 10000]
-//     [--bulk] [--statistics auto|always|never|end] [--keep DIR]
+//     [--bulk] [--statistics auto|always|never|end] [--keep DIR] [--buffers N]
 //
 // --bulk loads through a folder shared with Virtuoso (HARMONIA_SPARQL_BULK_DIR) instead of SPARQL Update;
-// --statistics is passed to `harmonia ingest` (end: never while loading, then once, by the re-run of the first part); --keep DIR keeps the Virtuoso database in DIR afterwards.
+// --statistics is passed to `harmonia ingest` (end: never while loading, then once, by the re-run of the first part); --keep DIR keeps the Virtuoso database in DIR afterwards;
+// --buffers N sets Virtuoso's NumberOfBuffers (8 KiB pages of cache; default that of bench/virtuoso.ts).
 //
 // Prints { title, rows, peakRssMiB, notes } (the table format of bench/run.ts) on stdout, progress on
 // stderr. Needs Debian's virtuoso-opensource. Temporary files (JSON Lines, both stores) go to
@@ -16,7 +17,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,7 +25,7 @@ import { BENCH_DEFINITIONS } from './cohort.js';
 import { QUERIES } from './foundation.js';
 import { replicatePhenopackets } from './replicate.js';
 import { peakRssMiB, percentile, processMemoryMiB, round } from './util.js';
-import { startVirtuoso, type Virtuoso } from './virtuoso.js';
+import { DEFAULT_BUFFERS, freePort, startVirtuoso, type Virtuoso } from './virtuoso.js';
 
 const TITLE = 'Scale through Virtuoso: replicated patients, ingest by the CLI, queries over HTTP';
 const QUERY_RUNS = 20;
@@ -40,17 +40,6 @@ interface Row { measure: string; value: string; anchor: string; ratio: string }
 interface Side { label: string; location: string; patients: number; env?: NodeJS.ProcessEnv; ingestArgs?: string[] }
 interface Timing { p50: number; p99: number; runs: number }
 interface Part { patients: number; seconds: number; triples: number; storeTriples: number; rssMiB: number; statistics?: { refreshed: boolean; seconds: number; reason?: string } }
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** Runs the CLI; resolves with its stdout and the peak RSS of the process (sampled every second). */
 async function harmonia(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; peakMiB: number; stderr: string }> {
@@ -160,7 +149,7 @@ async function measureQueries(side: Side): Promise<{ queries: Record<string, Tim
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
   const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: expected a whole number of patients, got ${args[i + 1]}`);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: expected a whole number above 0, got ${args[i + 1]}`);
   return v;
 }
 
@@ -173,6 +162,7 @@ async function main(): Promise<void> {
   const bulk = args.includes('--bulk');
   const statistics = args.includes('--statistics') ? args[args.indexOf('--statistics') + 1] : 'auto';
   const keep = args.includes('--keep') ? resolve(args[args.indexOf('--keep') + 1]) : undefined;
+  const buffers = args.includes('--buffers') ? flag(args, '--buffers', DEFAULT_BUFFERS) : DEFAULT_BUFFERS;
   const hpo = join(data, 'ontologies', 'hp.v2024-04-26.json.gz');
   const zip = join(data, 'phenopackets', 'phenopacket-store-dev.zip');
   for (const f of [hpo, zip]) if (!existsSync(f)) throw new Error(`${f}: not found (give the data directory as the first argument)`);
@@ -189,7 +179,7 @@ async function main(): Promise<void> {
     const rep = await replicatePhenopackets([zip], n, all);
     log(`${rep.patients} patients from ${rep.originals} originals in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
-    virtuoso = await startVirtuoso(keep ?? join(work, 'virtuoso'));
+    virtuoso = await startVirtuoso(keep ?? join(work, 'virtuoso'), { buffers });
     const pid = virtuoso.pid;
     sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, processMemoryMiB(pid)?.peak ?? 0)), 2000);
     // Written as the dba through the authenticated endpoint, as docs/stores.md advises, so that each
@@ -250,8 +240,10 @@ async function main(): Promise<void> {
     const lastRate = last.patients / last.seconds;
     notes.push(
       `Patients: the ${rep.originals} readable dev phenopackets, then copies with every id suffixed ~1, ~2, ... (bench/replicate.ts); the embedded store took the first ${nEmbedded} of the same list. Each part is one \`harmonia ingest --json\` process (default batch of 1000 patients), the first with --hpo; the Virtuoso side first, then the embedded one, so they never share the cores.`,
-      `Extrapolation to 1,000,000 patients: at the last part's rate (${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored) the remaining ${1_000_000 - n} would take about ${round((1_000_000 - n) / lastRate / 3600, 1)} h if the rate held; it fell from ${round(rParts[0].patients / rParts[0].seconds, 1)} to ${round(lastRate, 1)} over ${n} patients, so expect longer.`,
-      `Virtuoso as configured by bench/virtuoso.ts (NumberOfBuffers 170000, i.e. about 1.3 GiB of pages, MaxDirtyBuffers 130000), written ${bulk ? 'by bulk loads through a shared folder (HARMONIA_SPARQL_BULK_DIR: N-Quads files loaded by DB.DBA.TTLP)' : `by SPARQL Update with HARMONIA_SPARQL_PARALLEL=${process.env.HARMONIA_SPARQL_PARALLEL ?? 1}`}, as the dba through /sparql-auth, \`harmonia ingest --statistics ${statistics}\`; a query whose warm-up took over ${VERY_SLOW_MS / 1000} s is reported from that one run. The whole benchmark took ${round((performance.now() - started) / 1000, 0)} s.`,
+      n < 1_000_000
+        ? `Extrapolation to 1,000,000 patients: at the last part's rate (${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored) the remaining ${1_000_000 - n} would take about ${round((1_000_000 - n) / lastRate / 3600, 1)} h if the rate held; it went from ${round(rParts[0].patients / rParts[0].seconds, 1)} to ${round(lastRate, 1)} over ${n} patients.`
+        : `The last part ran at ${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored; the first at ${round(rParts[0].patients / rParts[0].seconds, 1)}.`,
+      `Virtuoso as configured by bench/virtuoso.ts with NumberOfBuffers ${buffers} (about ${round((buffers * 8) / 1024 / 1024, 1)} GiB of 8 KiB pages) and MaxDirtyBuffers ${Math.round(buffers * 0.75)}, written ${bulk ? 'by bulk loads through a shared folder (HARMONIA_SPARQL_BULK_DIR: N-Quads files loaded by DB.DBA.TTLP)' : `by SPARQL Update with HARMONIA_SPARQL_PARALLEL=${process.env.HARMONIA_SPARQL_PARALLEL ?? 1}`}, as the dba through /sparql-auth, \`harmonia ingest --statistics ${statistics}\`; a query whose warm-up took over ${VERY_SLOW_MS / 1000} s is reported from that one run. The whole benchmark took ${round((performance.now() - started) / 1000, 0)} s.`,
     );
   } finally {
     if (sampler) clearInterval(sampler);

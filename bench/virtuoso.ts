@@ -18,6 +18,7 @@ export interface Virtuoso {
   stop(): Promise<void>;
 }
 
+export const DEFAULT_BUFFERS = 170_000;
 export const VIRTUOSO_BINARY = ['/usr/bin/virtuoso-t', '/usr/local/bin/virtuoso-t'].find(existsSync);
 const ISQL = ['/usr/bin/isql-vt', '/usr/local/bin/isql-vt', '/usr/bin/isql'].find(existsSync);
 
@@ -33,7 +34,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function virtuosoIni(dir: string, sqlPort: number, httpPort: number): string {
+function virtuosoIni(dir: string, sqlPort: number, httpPort: number, buffers: number): string {
   return `[Database]
 DatabaseFile = ${dir}/virtuoso.db
 ErrorLogFile = ${dir}/virtuoso.log
@@ -58,8 +59,8 @@ CheckpointInterval = 60
 CaseMode = 2
 MaxStaticCursorRows = 5000
 DirsAllowed = ., ${dir}
-NumberOfBuffers = 170000
-MaxDirtyBuffers = 130000
+NumberOfBuffers = ${buffers}
+MaxDirtyBuffers = ${Math.round(buffers * 0.75)}
 MaxQueryMem = 1G
 ThreadsPerQuery = 2
 [HTTPServer]
@@ -82,14 +83,16 @@ MaxSortedTopRows = 10000000
  * listening on 127.0.0.1 only, SPARQL Update granted to the anonymous user, result caps raised so
  * large answers are never silently truncated. For the tests and benchmarks of the remote store.
  * `httpPort` fixes the SPARQL endpoint's port (the docs name 8890, Virtuoso's default); else a free one.
+ * `buffers` is Virtuoso's NumberOfBuffers, its page cache in 8 KiB pages (default 170000, about 1.3 GiB;
+ * Virtuoso's own guidance is about 85000 per GiB of memory it may use); MaxDirtyBuffers is three quarters of it.
  */
-export async function startVirtuoso(dir?: string, options: { httpPort?: number } = {}): Promise<Virtuoso> {
+export async function startVirtuoso(dir?: string, options: { httpPort?: number; buffers?: number } = {}): Promise<Virtuoso> {
   const own = dir === undefined;
   dir ??= mkdtempSync(join(tmpdir(), 'harmonia-virtuoso-'));
   if (!VIRTUOSO_BINARY || !ISQL) throw new Error('Virtuoso is not installed (Debian: apt-get install virtuoso-opensource)');
   mkdirSync(dir, { recursive: true });
   const [sqlPort, httpPort] = [await freePort(), options.httpPort ?? (await freePort())];
-  writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort));
+  writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort, options.buffers ?? DEFAULT_BUFFERS));
   const child: ChildProcess = spawn(VIRTUOSO_BINARY, ['+foreground', '+configfile', join(dir, 'virtuoso.ini')], { cwd: dir, stdio: 'ignore' });
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);

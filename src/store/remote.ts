@@ -339,17 +339,10 @@ export class RemoteStore implements GraphStore {
       bytes += text.length;
     };
     for (const [graph, quads] of batch.replace) addGraph(graph, quads);
-    const shared = new Map<string, Quad[]>();
-    for (const q of batch.add) {
-      if (!q.graph.value) {
-        defaultGraph.push(q);
-        continue;
-      }
-      let list = shared.get(q.graph.value);
-      if (!list) shared.set(q.graph.value, (list = []));
-      list.push(q);
+    for (const [graph, quads] of byGraph(batch.add)) {
+      if (graph) addGraph(graph, quads);
+      else defaultGraph.push(...quads);
     }
-    for (const [graph, quads] of shared) addGraph(graph, quads);
     if (parts.length) texts.push(parts.join(''));
     return { texts, defaultGraph };
   }
@@ -408,16 +401,9 @@ export class RemoteStore implements GraphStore {
 
   /** INSERT DATA operations, one graph each, at most BLOCK_TRIPLES triples each; repeated triples sent once. */
   private insertOps(quads: Quad[]): UpdateOp[] {
-    const byGraph = new Map<string, Set<string>>();
-    for (const q of quads) {
-      const g = q.graph.value;
-      let set = byGraph.get(g);
-      if (!set) byGraph.set(g, (set = new Set()));
-      set.add(`${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .`);
-    }
     const ops: UpdateOp[] = [];
-    for (const [g, set] of byGraph) {
-      const triples = [...set];
+    for (const [g, graphQuads] of byGraph(quads)) {
+      const triples = [...new Set(graphQuads.map((q) => `${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .`))];
       for (let i = 0; i < triples.length; i += BLOCK_TRIPLES) {
         const block = triples.slice(i, i + BLOCK_TRIPLES).join('\n');
         ops.push({ text: g ? `INSERT DATA { GRAPH <${g}> { ${block} } }` : `INSERT DATA { ${block} }`, triples: Math.min(BLOCK_TRIPLES, triples.length - i), graph: g });
@@ -525,12 +511,15 @@ export class RemoteStore implements GraphStore {
 
   async size(): Promise<number> {
     // Only Harmonia's graphs: servers keep their own system graphs in the same dataset. Counted per
-    // graph and summed here: a FILTER on the graph name makes Virtuoso test it per triple (20x slower).
-    let n = 0;
-    for await (const r of this.selectStream(`SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g`)) {
-      if (r.g!.startsWith(HXG) && !r.g!.startsWith(ADMIN_GRAPH)) n += Number(r.n);
-    }
-    return n;
+    // graph on the server and summed there by whether the graph is ours: a FILTER on the graph name
+    // makes Virtuoso test it per triple (30 s at 65,000 graphs), and fetching one row per graph grows
+    // with the patients (3.5 s there); this takes 0.6 s.
+    const rows = await this.select(`SELECT ?ours (SUM(?n) AS ?triples) WHERE {
+  { SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g }
+  BIND(STRSTARTS(STR(?g), ${ntriplesTerm({ type: 'literal', value: HXG })}) && !STRSTARTS(STR(?g), ${ntriplesTerm({ type: 'literal', value: ADMIN_GRAPH })}) AS ?ours)
+} GROUP BY ?ours`);
+    // Virtuoso answers booleans as 1 and 0.
+    return rows.filter((r) => r.ours === 'true' || r.ours === '1').reduce((n, r) => n + Number(r.triples), 0);
   }
 
   async generation(): Promise<string> {
@@ -641,6 +630,17 @@ function writeGraph(quads: Quad[], format: 'turtle' | 'ntriples' | 'nquads' | 'j
 }
 
 /** Virtuoso's refusal in its own words, without the HTTP wrapping: `SQ110:SECURITY: Permission denied for ...`. */
+/** Quads by graph name ('' for the default graph), in first-seen order. */
+function byGraph(quads: Quad[]): Map<string, Quad[]> {
+  const graphs = new Map<string, Quad[]>();
+  for (const q of quads) {
+    let list = graphs.get(q.graph.value);
+    if (!list) graphs.set(q.graph.value, (list = []));
+    list.push(q);
+  }
+  return graphs;
+}
+
 function refusal(message: string): string {
   const line = message.split('\n')[0];
   // Virtuoso repeats the whole query after its reason: leave it out.

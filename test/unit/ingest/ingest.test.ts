@@ -186,6 +186,42 @@ describe('duplicate ids in one run', () => {
     }
   });
 
+  test('stored content is recognised batch by batch: the later of two records with one id still wins, across batch boundaries', async () => {
+    const dir = tempDir();
+    try {
+      const store = await freshStore(dir.path);
+      const stored = JSON.parse(readFileSync(P2, 'utf8'));
+      const changed = { ...stored, phenotypicFeatures: [{ type: { id: 'HP:0000252' } }] };
+      const write = (name: string, ...docs: unknown[]): string => {
+        const f = join(dir.path, name);
+        writeFileSync(f, docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+        return f;
+      };
+      const terms = async (): Promise<string[]> => (await store.select(`SELECT ?c WHERE { ?p <${HX}id> "PMID_1_Patient_2" ; <${HX}hasPhenotype> ?c }`)).map((r) => r.c!);
+      await ingestPhenopackets(store, [P1, P2]);
+      const before = await terms();
+      // Changed, then back to what is stored: the stored content stays and nothing is rewritten twice.
+      let s = await ingestPhenopackets(store, [write('back.jsonl', changed, stored)]);
+      expect(await terms()).toEqual(before);
+      // What is stored, then changed: the change wins, even when the two fall in different batches.
+      for (const batchSize of [1000, 1]) {
+        await ingestPhenopackets(store, [P2]);
+        s = await ingestPhenopackets(store, [write('forth.jsonl', stored, changed)], { batchSize });
+        expect(s).toMatchObject({ read: 2, accepted: 1, replaced: 1 });
+        expect(await terms()).toEqual(['http://purl.obolibrary.org/obo/HP_0000252']);
+        await ingestPhenopackets(store, [write('undo.jsonl', stored)]);
+      }
+      // A run of unchanged patients only, in many batches: all unchanged, nothing written.
+      const size = await store.size();
+      s = await ingestPhenopackets(store, [P1, P2, P1, P2], { batchSize: 1 });
+      expect(s).toMatchObject({ read: 4, accepted: 0, unchanged: 4 });
+      expect(await store.size()).toBe(size);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
   test('wrong types and a lone surrogate are caught by the check, each record alone; a BOM is accepted', async () => {
     const dir = tempDir();
     const store = await freshStore(dir.path);
