@@ -298,19 +298,23 @@ export class RemoteStore implements GraphStore {
       await this.bulkProbe(folder);
       const existing = await this.existingGraphs([...batch.replace.keys()]);
       await this.runUpdates([...existing].map((graph) => ({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0, graph })));
-      for (const name of written) await this.bulkLoad(folder, name);
+      // Loads of different files touch different graphs: with HARMONIA_SPARQL_PARALLEL > 1 they run side
+      // by side (one TTLP uses one server thread); one that loses a deadlock stored nothing and is retried.
+      await this.inParallel(written, (name) => this.retryDeadlock(() => this.bulkLoad(folder, name)));
       await this.runUpdates(this.insertOps(files.defaultGraph));
     } finally {
       await Promise.all(written.map((name) => rm(join(folder.local, name), { force: true })));
     }
   }
 
-  /** The batch as N-Quads texts of about BULK_FILE_BYTES, whole graphs each; default-graph quads apart. */
+  /**
+   * The batch as N-Quads texts, whole graphs each, of at most BULK_FILE_BYTES and split into at least
+   * as many files as loads may run at once (HARMONIA_SPARQL_PARALLEL), when the batch has as many graphs
+   * and a MiB or more each; default-graph quads apart.
+   */
   private bulkFiles(batch: StoreBatch): { texts: string[]; defaultGraph: Quad[] } {
-    const texts: string[] = [];
+    const graphs: string[] = [];
     const defaultGraph: Quad[] = [];
-    let parts: string[] = [];
-    let bytes = 0;
     let graphIndex = 0;
     // IRIs repeat across a batch (predicates, classes, HPO terms): each written once.
     const written = new Map<string, string>();
@@ -330,18 +334,26 @@ export class RemoteStore implements GraphStore {
         const o = q.object.termType === 'NamedNode' ? iri(q.object) : q.object.termType === 'BlankNode' ? scope + q.object.value : this.term(q.object);
         text += `${s} ${iri(q.predicate)} ${o}${g}`;
       }
-      if (parts.length && bytes + text.length > BULK_FILE_BYTES) {
+      graphs.push(text);
+    };
+    for (const [graph, quads] of batch.replace) addGraph(graph, quads);
+    for (const [graph, quads] of byGraph(batch.add)) {
+      if (graph) addGraph(graph, quads);
+      else defaultGraph.push(...quads);
+    }
+    const total = graphs.reduce((n, t) => n + t.length, 0);
+    const target = Math.min(BULK_FILE_BYTES, Math.max(1 << 20, Math.ceil(total / this.settings.parallel)));
+    const texts: string[] = [];
+    let parts: string[] = [];
+    let bytes = 0;
+    for (const text of graphs) {
+      if (parts.length && bytes + text.length > target) {
         texts.push(parts.join(''));
         parts = [];
         bytes = 0;
       }
       parts.push(text);
       bytes += text.length;
-    };
-    for (const [graph, quads] of batch.replace) addGraph(graph, quads);
-    for (const [graph, quads] of byGraph(batch.add)) {
-      if (graph) addGraph(graph, quads);
-      else defaultGraph.push(...quads);
     }
     if (parts.length) texts.push(parts.join(''));
     return { texts, defaultGraph };
@@ -484,10 +496,14 @@ export class RemoteStore implements GraphStore {
 
   /** One update request, tried again when the server reports a deadlock (Virtuoso does on a fresh database). */
   private async update1(text: string): Promise<void> {
+    await this.retryDeadlock(async () => void (await this.post(this.settings.update, 'update', text, '*/*')));
+  }
+
+  /** Runs `work` again (up to 4 times in all) when the server reports a deadlock: it rolled back the loser. */
+  private async retryDeadlock(work: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.post(this.settings.update, 'update', text, '*/*');
-        return;
+        return await work();
       } catch (e) {
         if (attempt >= 4 || !/deadlock|SR172|40001/i.test((e as Error).message)) throw e;
         await new Promise((r) => setTimeout(r, 200 * attempt));

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, watch, writeFileSync } from 'node:fs';
 import type { Quad } from 'n3';
 import { join } from 'node:path';
 import { CohortService } from '../../../src/cohort/index.js';
@@ -56,13 +56,15 @@ run('the real HPO and real phenopackets in a remote Virtuoso store', () => {
     }
   }, 120_000);
 
-  test("the same 800 phenopackets loaded through a shared folder by Virtuoso's own loader (HARMONIA_SPARQL_BULK_DIR): the same store", async () => {
+  test("the same 800 phenopackets loaded through a shared folder by Virtuoso's own loader (HARMONIA_SPARQL_BULK_DIR), three loads at a time: the same store", async () => {
     const other = await startVirtuoso();
     const folder = join(other.dir, 'bulk');
     mkdirSync(folder);
-    const env = { HARMONIA_SPARQL_BULK_DIR: folder, HARMONIA_SPARQL_UPDATE_URL: other.endpoint.replace(/\/sparql$/, '/sparql-auth'), HARMONIA_SPARQL_USER: 'dba', HARMONIA_SPARQL_PASSWORD: 'dba' };
+    const env = { HARMONIA_SPARQL_BULK_DIR: folder, HARMONIA_SPARQL_UPDATE_URL: other.endpoint.replace(/\/sparql$/, '/sparql-auth'), HARMONIA_SPARQL_USER: 'dba', HARMONIA_SPARQL_PASSWORD: 'dba', HARMONIA_SPARQL_PARALLEL: '3' };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
+    const loaded = new Set<string>();
+    const watcher = watch(folder, (_, name) => void (name && /^harmonia-[0-9a-f-]+\.nq$/.test(name) && loaded.add(name)));
     try {
       const bulk = await openStore(other.location, { create: true, write: true });
       await ensureOntology(bulk, (await local.ontology())!);
@@ -80,8 +82,11 @@ run('the real HPO and real phenopackets in a remote Virtuoso store', () => {
       const canon = (qs: Quad[]) => qs.map((q) => `${q.subject.value} ${q.predicate.value} ${q.object.termType === 'Literal' ? `${q.object.value}^^${q.object.datatype.value}@${q.object.language}` : q.object.value}`).sort();
       for (const g of graphs.slice(0, 100)) expect(canon(await bulk.graphQuads(g))).toEqual(canon(await remote.graphQuads(g)));
       expect(readdirSync(folder)).toEqual([]);
+      // Each batch of 300 (about 10 MB of N-Quads) went as three files, loaded side by side.
+      expect(loaded.size).toBeGreaterThanOrEqual(8);
       await bulk.close();
     } finally {
+      watcher.close();
       for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
       await other.stop();
     }
