@@ -5,11 +5,13 @@
 // beside the embedded store holding the first --embedded (default 30,000) of the same patients, same run.
 //
 //   npm run build && node dist/bench/virtuoso-scale.js DATA_DIR [--patients 100000] [--embedded 30000] [--part 10000]
-//     [--bulk] [--statistics auto|always|never|end] [--keep DIR] [--buffers N]
+//     [--bulk] [--statistics auto|always|never|end] [--keep DIR] [--buffers N] [--reuse DIR]
 //
 // --bulk loads through a folder shared with Virtuoso (HARMONIA_SPARQL_BULK_DIR) instead of SPARQL Update;
 // --statistics is passed to `harmonia ingest` (end: never while loading, then once, by the re-run of the first part); --keep DIR keeps the Virtuoso database in DIR afterwards;
-// --buffers N sets Virtuoso's NumberOfBuffers (8 KiB pages of cache; default that of bench/virtuoso.ts).
+// --buffers N sets Virtuoso's NumberOfBuffers (8 KiB pages of cache; default that of bench/virtuoso.ts);
+// --reuse DIR measures a Virtuoso database kept by an earlier run (--keep DIR), also one stopped part way:
+// nothing is loaded, its patients are counted, and the re-run, the queries and the embedded side run as usual.
 //
 // Prints { title, rows, peakRssMiB, notes } (the table format of bench/run.ts) on stdout, progress on
 // stderr. Needs Debian's virtuoso-opensource. Temporary files (JSON Lines, both stores) go to
@@ -153,6 +155,20 @@ function flag(args: string[], name: string, fallback: number): number {
   return v;
 }
 
+/** A process's peak RSS so far; 0 once it is gone (an exited, unreaped process has no VmHWM). */
+function peakOf(pid: number): number {
+  const peak = processMemoryMiB(pid)?.peak;
+  return peak !== undefined && Number.isFinite(peak) ? peak : 0;
+}
+
+/** Patients in a Virtuoso store, asked at its SPARQL endpoint. */
+async function countPatients(endpoint: string): Promise<number> {
+  const q = 'SELECT (COUNT(?p) AS ?n) WHERE { ?p a <https://w3id.org/harmonia/vocab#Patient> }';
+  const r = await fetch(`${endpoint}?query=${encodeURIComponent(q)}`, { headers: { accept: 'application/sparql-results+json' } });
+  if (!r.ok) throw new Error(`${endpoint}: HTTP ${r.status}: ${await r.text()}`);
+  return Number(((await r.json()) as { results: { bindings: { n: { value: string } }[] } }).results.bindings[0].n.value);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const data = resolve(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? process.env.HARMONIA_DATA ?? '../shared/data');
@@ -163,6 +179,8 @@ async function main(): Promise<void> {
   const statistics = args.includes('--statistics') ? args[args.indexOf('--statistics') + 1] : 'auto';
   const keep = args.includes('--keep') ? resolve(args[args.indexOf('--keep') + 1]) : undefined;
   const buffers = args.includes('--buffers') ? flag(args, '--buffers', DEFAULT_BUFFERS) : DEFAULT_BUFFERS;
+  const reuse = args.includes('--reuse') ? resolve(args[args.indexOf('--reuse') + 1]) : undefined;
+  if (reuse && !existsSync(join(reuse, 'virtuoso.db'))) throw new Error(`--reuse ${reuse}: no virtuoso.db there (keep one with --keep DIR)`);
   const hpo = join(data, 'ontologies', 'hp.v2024-04-26.json.gz');
   const zip = join(data, 'phenopackets', 'phenopacket-store-dev.zip');
   for (const f of [hpo, zip]) if (!existsSync(f)) throw new Error(`${f}: not found (give the data directory as the first argument)`);
@@ -176,12 +194,13 @@ async function main(): Promise<void> {
   try {
     const all = join(work, 'replicated.jsonl');
     let t = performance.now();
-    const rep = await replicatePhenopackets([zip], n, all);
+    // A reused store needs only the patients of the re-run and of the embedded side.
+    const rep = await replicatePhenopackets([zip], reuse ? Math.max(nEmbedded, partSize) : n, all);
     log(`${rep.patients} patients from ${rep.originals} originals in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
-    virtuoso = await startVirtuoso(keep ?? join(work, 'virtuoso'), { buffers });
-    const pid = virtuoso.pid;
-    sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, processMemoryMiB(pid)?.peak ?? 0)), 2000);
+    virtuoso = await startVirtuoso(reuse ?? keep ?? join(work, 'virtuoso'), { buffers });
+    let pid = virtuoso.pid;
+    sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid))), 2000);
     // Written as the dba through the authenticated endpoint, as docs/stores.md advises, so that each
     // ingest that grows the store by a tenth or more recomputes Virtuoso's planning statistics.
     const dba = { HARMONIA_SPARQL_UPDATE_URL: virtuoso.endpoint.replace(/\/sparql$/, '/sparql-auth'), HARMONIA_SPARQL_USER: 'dba', HARMONIA_SPARQL_PASSWORD: 'dba' };
@@ -193,18 +212,28 @@ async function main(): Promise<void> {
     const embedded: Side = { label: 'embedded', location: join(work, 'embedded'), patients: nEmbedded };
 
     t = performance.now();
-    const rParts = await ingest(remote, all, partSize, hpo, work, () => processMemoryMiB(pid)?.now ?? NaN);
+    const rParts = reuse ? [] : await ingest(remote, all, partSize, hpo, work, () => processMemoryMiB(pid)?.now ?? NaN);
     const rIngestS = (performance.now() - t) / 1000;
+    const stored = reuse ? await countPatients(virtuoso.endpoint) : n;
+    if (reuse) log(`virtuoso: ${stored} patients in the reused store ${reuse}\n`);
     // A re-run of the first part: every patient unchanged (content hash), nothing written.
     await sliceLines(all, 0, Math.min(n, partSize), join(work, 'again.jsonl'));
     t = performance.now();
-    const again = JSON.parse((await harmonia(['ingest', '--store', remote.location, '--statistics', statistics === 'end' ? 'always' : statistics, '--json', join(work, 'again.jsonl')], remote.env)).stdout) as { accepted: number; unchanged: number; statistics?: Part['statistics'] };
+    const again = JSON.parse((await harmonia(['ingest', '--store', remote.location, '--statistics', statistics === 'end' ? 'always' : statistics, '--json', join(work, 'again.jsonl')], remote.env)).stdout) as { accepted: number; unchanged: number; storeTriples: number; statistics?: Part['statistics'] };
     const againS = (performance.now() - t) / 1000;
+    if (reuse) {
+      // Virtuoso 7.2: statistics recomputed after a restart made some queries (a fully bound ASK on the
+      // store's own graph) fail with SQ156 "sqlo table has no index" until the server restarted again.
+      virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid));
+      await virtuoso.stop();
+      virtuoso = await startVirtuoso(reuse, { buffers, httpPort: Number(new URL(virtuoso.endpoint).port) });
+      pid = virtuoso.pid;
+    }
     const rQ = await measureQueries(remote);
     const virtuosoNow = processMemoryMiB(pid);
     clearInterval(sampler);
     sampler = undefined;
-    virtuosoPeak = Math.max(virtuosoPeak, virtuosoNow?.peak ?? 0);
+    virtuosoPeak = Math.max(virtuosoPeak, Number.isFinite(virtuosoNow?.peak) ? virtuosoNow!.peak : 0);
     await virtuoso.stop();
     virtuoso = undefined;
 
@@ -218,14 +247,18 @@ async function main(): Promise<void> {
     const rate = (ps: Part[]): string => `${round(sum(ps, 'patients') / ps.reduce((a, p) => a + p.seconds, 0), 1)} patients/s, ${round(sum(ps, 'triples') / ps.reduce((a, p) => a + p.seconds, 0), 0)} triples/s`;
     const perPart = (ps: Part[]): string => ps.map((p) => round(p.patients / p.seconds, 0)).join(', ');
     const x = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : 'n/a');
-    const rRate = sum(rParts, 'patients') / rIngestS;
-    const eRate = sum(eParts, 'patients') / eIngestS;
-    rows.push({ measure: `ingest by \`harmonia ingest\` in parts of ${partSize} (ratio = Virtuoso/embedded patients/s)`, value: `${n} patients in ${round(rIngestS, 0)} s: ${rate(rParts)}`, anchor: `${nEmbedded} patients in ${round(eIngestS, 0)} s: ${rate(eParts)}`, ratio: x(rRate, eRate) });
-    rows.push({ measure: 'patients/s of each part, first to last', value: perPart(rParts), anchor: perPart(eParts), ratio: x(rParts[rParts.length - 1].patients / rParts[rParts.length - 1].seconds, rParts[0].patients / rParts[0].seconds) + ' (Virtuoso last/first)' });
-    const refreshed = rParts.filter((p) => p.statistics?.refreshed);
-    const refusals = [...new Set(rParts.filter((p) => p.statistics && !p.statistics.refreshed).map((p) => p.statistics!.reason))];
-    rows.push({ measure: 'Virtuoso planning statistics recomputed by `harmonia ingest` (after parts that grew the store by a tenth or more; seconds each)', value: refreshed.length ? `${refreshed.length} of ${rParts.length} parts: ${refreshed.map((p) => p.statistics!.seconds).join(', ')} s` : 'never', anchor: refusals.length ? `refused: ${refusals.join('; ')}` : '', ratio: '' });
-    rows.push({ measure: 'triples in the store at the end (Harmonia graphs)', value: String(rParts[rParts.length - 1].storeTriples), anchor: String(eParts[eParts.length - 1].storeTriples), ratio: '' });
+    if (reuse) {
+      rows.push({ measure: 'store measured (loaded by an earlier run, kept with --keep)', value: `${stored} patients, ${again.storeTriples} triples (Harmonia graphs)`, anchor: `${nEmbedded} patients in ${round(eIngestS, 0)} s: ${rate(eParts)}`, ratio: '' });
+    } else {
+      const rRate = sum(rParts, 'patients') / rIngestS;
+      const eRate = sum(eParts, 'patients') / eIngestS;
+      rows.push({ measure: `ingest by \`harmonia ingest\` in parts of ${partSize} (ratio = Virtuoso/embedded patients/s)`, value: `${n} patients in ${round(rIngestS, 0)} s: ${rate(rParts)}`, anchor: `${nEmbedded} patients in ${round(eIngestS, 0)} s: ${rate(eParts)}`, ratio: x(rRate, eRate) });
+      rows.push({ measure: 'patients/s of each part, first to last', value: perPart(rParts), anchor: perPart(eParts), ratio: x(rParts[rParts.length - 1].patients / rParts[rParts.length - 1].seconds, rParts[0].patients / rParts[0].seconds) + ' (Virtuoso last/first)' });
+      const refreshed = rParts.filter((p) => p.statistics?.refreshed);
+      const refusals = [...new Set(rParts.filter((p) => p.statistics && !p.statistics.refreshed).map((p) => p.statistics!.reason))];
+      rows.push({ measure: 'Virtuoso planning statistics recomputed by `harmonia ingest` (after parts that grew the store by a tenth or more; seconds each)', value: refreshed.length ? `${refreshed.length} of ${rParts.length} parts: ${refreshed.map((p) => p.statistics!.seconds).join(', ')} s` : 'never', anchor: refusals.length ? `refused: ${refusals.join('; ')}` : '', ratio: '' });
+      rows.push({ measure: 'triples in the store at the end (Harmonia graphs)', value: String(rParts[rParts.length - 1].storeTriples), anchor: String(eParts[eParts.length - 1].storeTriples), ratio: '' });
+    }
     rows.push({ measure: `re-run of the first ${Math.min(n, partSize)} patients (all unchanged by content hash)${statistics === 'end' ? ', with `--statistics always`: the one statistics refresh of this run' : ''}`, value: `${round(againS, 1)} s, ${again.unchanged} unchanged, ${again.accepted} written${again.statistics ? `; statistics ${again.statistics.refreshed ? `recomputed in ${again.statistics.seconds} s` : `not recomputed: ${again.statistics.reason}`}` : ''}`, anchor: '', ratio: '' });
     for (const [name, q] of Object.entries(rQ.queries)) {
       const e = eQ.queries[name];
@@ -233,14 +266,16 @@ async function main(): Promise<void> {
     }
     for (const [name, c] of Object.entries(rQ.cohorts)) {
       const e = eQ.cohorts[name];
-      rows.push({ measure: `cohort ${name} over HTTP (POST /cohorts), p50 / p99 of ${c.runs} / ${e.runs} (members: ${c.members} of ${n}, ${e.members} of ${nEmbedded}; ratio = p50)`, value: `${c.p50} / ${c.p99} ms`, anchor: `${e.p50} / ${e.p99} ms`, ratio: x(c.p50, e.p50) });
+      rows.push({ measure: `cohort ${name} over HTTP (POST /cohorts), p50 / p99 of ${c.runs} / ${e.runs} (members: ${c.members} of ${stored}, ${e.members} of ${nEmbedded}; ratio = p50)`, value: `${c.p50} / ${c.p99} ms`, anchor: `${e.p50} / ${e.p99} ms`, ratio: x(c.p50, e.p50) });
     }
-    rows.push({ measure: 'memory: Virtuoso peak RSS (VmHWM) vs the embedded ingest process peak; `harmonia serve` peak for each', value: `Virtuoso ${virtuosoPeak} MiB (RSS after each part: ${rParts.map((p) => p.rssMiB).join(', ')}); serve ${rQ.serveMiB} MiB`, anchor: `ingest ${Math.max(...eParts.map((p) => p.rssMiB))} MiB; serve ${eQ.serveMiB} MiB`, ratio: '' });
+    rows.push({ measure: 'memory: Virtuoso peak RSS (VmHWM) vs the embedded ingest process peak; `harmonia serve` peak for each', value: `Virtuoso ${virtuosoPeak} MiB${rParts.length ? ` (RSS after each part: ${rParts.map((p) => p.rssMiB).join(', ')})` : ''}; serve ${rQ.serveMiB} MiB`, anchor: `ingest ${Math.max(...eParts.map((p) => p.rssMiB))} MiB; serve ${eQ.serveMiB} MiB`, ratio: '' });
     const last = rParts[rParts.length - 1];
-    const lastRate = last.patients / last.seconds;
+    const lastRate = last ? last.patients / last.seconds : NaN;
     notes.push(
       `Patients: the ${rep.originals} readable dev phenopackets, then copies with every id suffixed ~1, ~2, ... (bench/replicate.ts); the embedded store took the first ${nEmbedded} of the same list. Each part is one \`harmonia ingest --json\` process (default batch of 1000 patients), the first with --hpo; the Virtuoso side first, then the embedded one, so they never share the cores.`,
-      n < 1_000_000
+      reuse
+        ? `The Virtuoso database in ${reuse} was loaded by an earlier run and measured as it was found (${stored} patients); its loading rates are that run's.`
+        : n < 1_000_000
         ? `Extrapolation to 1,000,000 patients: at the last part's rate (${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored) the remaining ${1_000_000 - n} would take about ${round((1_000_000 - n) / lastRate / 3600, 1)} h if the rate held; it went from ${round(rParts[0].patients / rParts[0].seconds, 1)} to ${round(lastRate, 1)} over ${n} patients.`
         : `The last part ran at ${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored; the first at ${round(rParts[0].patients / rParts[0].seconds, 1)}.`,
       `Virtuoso as configured by bench/virtuoso.ts with NumberOfBuffers ${buffers} (about ${round((buffers * 8) / 1024 / 1024, 1)} GiB of 8 KiB pages) and MaxDirtyBuffers ${Math.round(buffers * 0.75)}, written ${bulk ? 'by bulk loads through a shared folder (HARMONIA_SPARQL_BULK_DIR: N-Quads files loaded by DB.DBA.TTLP)' : `by SPARQL Update with HARMONIA_SPARQL_PARALLEL=${process.env.HARMONIA_SPARQL_PARALLEL ?? 1}`}, as the dba through /sparql-auth, \`harmonia ingest --statistics ${statistics}\`; a query whose warm-up took over ${VERY_SLOW_MS / 1000} s is reported from that one run. The whole benchmark took ${round((performance.now() - started) / 1000, 0)} s.`,

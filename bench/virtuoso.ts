@@ -91,6 +91,7 @@ export async function startVirtuoso(dir?: string, options: { httpPort?: number; 
   dir ??= mkdtempSync(join(tmpdir(), 'harmonia-virtuoso-'));
   if (!VIRTUOSO_BINARY || !ISQL) throw new Error('Virtuoso is not installed (Debian: apt-get install virtuoso-opensource)');
   mkdirSync(dir, { recursive: true });
+  const kept = existsSync(join(dir, 'virtuoso.db'));
   const [sqlPort, httpPort] = [await freePort(), options.httpPort ?? (await freePort())];
   writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort, options.buffers ?? DEFAULT_BUFFERS));
   const child: ChildProcess = spawn(VIRTUOSO_BINARY, ['+foreground', '+configfile', join(dir, 'virtuoso.ini')], { cwd: dir, stdio: 'ignore' });
@@ -123,15 +124,14 @@ export async function startVirtuoso(dir?: string, options: { httpPort?: number; 
       if (Date.now() > deadline) throw new Error(`Virtuoso did not answer within 60 s (log: ${dir}/virtuoso.log)`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    // A database kept from an earlier start (a `dir` given) has the role already.
-    try {
+    // A database kept from an earlier start (a `dir` given) keeps its grants and permissions; setting
+    // the permissions again there fails inside Virtuoso 7.2 (SQ156, "sqlo table has no index").
+    if (!kept) {
       isql('GRANT SPARQL_UPDATE TO "SPARQL"');
-    } catch (e) {
-      if (!/already have role/.test((e as Error).message)) throw e;
+      isql('GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "SPARQL"');
+      isql('GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO "SPARQL"');
+      isql("DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7)");
     }
-    isql('GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "SPARQL"');
-    isql('GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO "SPARQL"');
-    isql("DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7)");
   } catch (e) {
     await stop();
     throw e;
