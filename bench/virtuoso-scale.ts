@@ -222,18 +222,17 @@ async function main(): Promise<void> {
     const again = JSON.parse((await harmonia(['ingest', '--store', remote.location, '--statistics', statistics === 'end' ? 'always' : statistics, '--json', join(work, 'again.jsonl')], remote.env)).stdout) as { accepted: number; unchanged: number; storeTriples: number; statistics?: Part['statistics'] };
     const againS = (performance.now() - t) / 1000;
     if (reuse) {
-      // Virtuoso 7.2: statistics recomputed after a restart made some queries (a fully bound ASK on the
-      // store's own graph) fail with SQ156 "sqlo table has no index" until the server restarted again.
+      // Virtuoso 7.2: statistics recomputed after a restart made some queries fail, intermittently, with
+      // SQ156 "sqlo table has no index"; a further restart cleared it, though not every time (docs/stores.md).
       virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid));
       await virtuoso.stop();
       virtuoso = await startVirtuoso(reuse, { buffers, httpPort: Number(new URL(virtuoso.endpoint).port) });
       pid = virtuoso.pid;
     }
     const rQ = await measureQueries(remote);
-    const virtuosoNow = processMemoryMiB(pid);
     clearInterval(sampler);
     sampler = undefined;
-    virtuosoPeak = Math.max(virtuosoPeak, Number.isFinite(virtuosoNow?.peak) ? virtuosoNow!.peak : 0);
+    virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid));
     await virtuoso.stop();
     virtuoso = undefined;
 

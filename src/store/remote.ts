@@ -645,7 +645,6 @@ function writeGraph(quads: Quad[], format: 'turtle' | 'ntriples' | 'nquads' | 'j
   return JSON.stringify([...nodes.values()]);
 }
 
-/** Virtuoso's refusal in its own words, without the HTTP wrapping: `SQ110:SECURITY: Permission denied for ...`. */
 /** Quads by graph name ('' for the default graph), in first-seen order. */
 function byGraph(quads: Quad[]): Map<string, Quad[]> {
   const graphs = new Map<string, Quad[]>();
@@ -657,6 +656,7 @@ function byGraph(quads: Quad[]): Map<string, Quad[]> {
   return graphs;
 }
 
+/** Virtuoso's refusal in its own words, without the HTTP wrapping: `SQ110:SECURITY: Permission denied for ...`. */
 function refusal(message: string): string {
   const line = message.split('\n')[0];
   // Virtuoso repeats the whole query after its reason: leave it out.
