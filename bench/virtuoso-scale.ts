@@ -5,11 +5,12 @@
 // beside the embedded store holding the first --embedded (default 30,000) of the same patients, same run.
 //
 //   npm run build && node dist/bench/virtuoso-scale.js DATA_DIR [--patients 100000] [--embedded 30000] [--part 10000]
-//     [--bulk] [--statistics auto|always|never|end] [--keep DIR] [--buffers N] [--reuse DIR]
+//     [--bulk] [--statistics auto|always|never|end] [--keep DIR] [--buffers N] [--checkpoint MIN] [--reuse DIR]
 //
 // --bulk loads through a folder shared with Virtuoso (HARMONIA_SPARQL_BULK_DIR) instead of SPARQL Update;
 // --statistics is passed to `harmonia ingest` (end: never while loading, then once, by the re-run of the first part); --keep DIR keeps the Virtuoso database in DIR afterwards;
 // --buffers N sets Virtuoso's NumberOfBuffers (8 KiB pages of cache; default that of bench/virtuoso.ts);
+// --checkpoint MIN its CheckpointInterval in minutes (default 60); HARMONIA_SPARQL_PARALLEL passes to the ingests;
 // --reuse DIR measures a Virtuoso database kept by an earlier run (--keep DIR), also one stopped part way:
 // nothing is loaded, its patients are counted, and the re-run, the queries and the embedded side run as usual.
 //
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
   const keep = args.includes('--keep') ? resolve(args[args.indexOf('--keep') + 1]) : undefined;
   const buffers = args.includes('--buffers') ? flag(args, '--buffers', DEFAULT_BUFFERS) : DEFAULT_BUFFERS;
   const reuse = args.includes('--reuse') ? resolve(args[args.indexOf('--reuse') + 1]) : undefined;
+  const checkpointMinutes = flag(args, '--checkpoint', 60);
   if (reuse && !existsSync(join(reuse, 'virtuoso.db'))) throw new Error(`--reuse ${reuse}: no virtuoso.db there (keep one with --keep DIR)`);
   const hpo = join(data, 'ontologies', 'hp.v2024-04-26.json.gz');
   const zip = join(data, 'phenopackets', 'phenopacket-store-dev.zip');
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
     const rep = await replicatePhenopackets([zip], reuse ? Math.max(nEmbedded, partSize) : n, all);
     log(`${rep.patients} patients from ${rep.originals} originals in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
-    virtuoso = await startVirtuoso(reuse ?? keep ?? join(work, 'virtuoso'), { buffers });
+    virtuoso = await startVirtuoso(reuse ?? keep ?? join(work, 'virtuoso'), { buffers, checkpointMinutes });
     let pid = virtuoso.pid;
     sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid))), 2000);
     // Written as the dba through the authenticated endpoint, as docs/stores.md advises, so that each
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
       // SQ156 "sqlo table has no index"; a further restart cleared it, though not every time (docs/stores.md).
       virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid));
       await virtuoso.stop();
-      virtuoso = await startVirtuoso(reuse, { buffers, httpPort: Number(new URL(virtuoso.endpoint).port) });
+      virtuoso = await startVirtuoso(reuse, { buffers, checkpointMinutes, httpPort: Number(new URL(virtuoso.endpoint).port) });
       pid = virtuoso.pid;
     }
     const rQ = await measureQueries(remote);
@@ -277,7 +279,7 @@ async function main(): Promise<void> {
         : n < 1_000_000
         ? `Extrapolation to 1,000,000 patients: at the last part's rate (${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored) the remaining ${1_000_000 - n} would take about ${round((1_000_000 - n) / lastRate / 3600, 1)} h if the rate held; it went from ${round(rParts[0].patients / rParts[0].seconds, 1)} to ${round(lastRate, 1)} over ${n} patients.`
         : `The last part ran at ${round(lastRate, 1)} patients/s with ${last.storeTriples} triples stored; the first at ${round(rParts[0].patients / rParts[0].seconds, 1)}.`,
-      `Virtuoso as configured by bench/virtuoso.ts with NumberOfBuffers ${buffers} (about ${round((buffers * 8) / 1024 / 1024, 1)} GiB of 8 KiB pages) and MaxDirtyBuffers ${Math.round(buffers * 0.75)}, written ${bulk ? 'by bulk loads through a shared folder (HARMONIA_SPARQL_BULK_DIR: N-Quads files loaded by DB.DBA.TTLP)' : `by SPARQL Update with HARMONIA_SPARQL_PARALLEL=${process.env.HARMONIA_SPARQL_PARALLEL ?? 1}`}, as the dba through /sparql-auth, \`harmonia ingest --statistics ${statistics}\`; a query whose warm-up took over ${VERY_SLOW_MS / 1000} s is reported from that one run. The whole benchmark took ${round((performance.now() - started) / 1000, 0)} s.`,
+      `Virtuoso as configured by bench/virtuoso.ts with NumberOfBuffers ${buffers} (about ${round((buffers * 8) / 1024 / 1024, 1)} GiB of 8 KiB pages) and MaxDirtyBuffers ${Math.round(buffers * 0.75)}, CheckpointInterval ${checkpointMinutes} min, written ${bulk ? 'by bulk loads through a shared folder (HARMONIA_SPARQL_BULK_DIR: N-Quads files loaded by DB.DBA.TTLP)' : 'by SPARQL Update'} with HARMONIA_SPARQL_PARALLEL=${process.env.HARMONIA_SPARQL_PARALLEL ?? 1}, as the dba through /sparql-auth, \`harmonia ingest --statistics ${statistics}\`; a query whose warm-up took over ${VERY_SLOW_MS / 1000} s is reported from that one run. The whole benchmark took ${round((performance.now() - started) / 1000, 0)} s.`,
     );
   } finally {
     if (sampler) clearInterval(sampler);

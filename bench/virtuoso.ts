@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function virtuosoIni(dir: string, sqlPort: number, httpPort: number, buffers: number): string {
+function virtuosoIni(dir: string, sqlPort: number, httpPort: number, buffers: number, checkpointMinutes: number): string {
   return `[Database]
 DatabaseFile = ${dir}/virtuoso.db
 ErrorLogFile = ${dir}/virtuoso.log
@@ -55,7 +55,7 @@ Striping = 0
 ServerPort = 127.0.0.1:${sqlPort}
 DisableUnixSocket = 1
 MaxClientConnections = 20
-CheckpointInterval = 60
+CheckpointInterval = ${checkpointMinutes}
 CaseMode = 2
 MaxStaticCursorRows = 5000
 DirsAllowed = ., ${dir}
@@ -85,15 +85,16 @@ MaxSortedTopRows = 10000000
  * `httpPort` fixes the SPARQL endpoint's port (the docs name 8890, Virtuoso's default); else a free one.
  * `buffers` is Virtuoso's NumberOfBuffers, its page cache in 8 KiB pages (default 170000, about 1.3 GiB;
  * Virtuoso's own guidance is about 85000 per GiB of memory it may use); MaxDirtyBuffers is three quarters of it.
+ * `checkpointMinutes` is its CheckpointInterval (default 60).
  */
-export async function startVirtuoso(dir?: string, options: { httpPort?: number; buffers?: number } = {}): Promise<Virtuoso> {
+export async function startVirtuoso(dir?: string, options: { httpPort?: number; buffers?: number; checkpointMinutes?: number } = {}): Promise<Virtuoso> {
   const own = dir === undefined;
   dir ??= mkdtempSync(join(tmpdir(), 'harmonia-virtuoso-'));
   if (!VIRTUOSO_BINARY || !ISQL) throw new Error('Virtuoso is not installed (Debian: apt-get install virtuoso-opensource)');
   mkdirSync(dir, { recursive: true });
   const kept = existsSync(join(dir, 'virtuoso.db'));
   const [sqlPort, httpPort] = [await freePort(), options.httpPort ?? (await freePort())];
-  writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort, options.buffers ?? DEFAULT_BUFFERS));
+  writeFileSync(join(dir, 'virtuoso.ini'), virtuosoIni(dir, sqlPort, httpPort, options.buffers ?? DEFAULT_BUFFERS, options.checkpointMinutes ?? 60));
   const child: ChildProcess = spawn(VIRTUOSO_BINARY, ['+foreground', '+configfile', join(dir, 'virtuoso.ini')], { cwd: dir, stdio: 'ignore' });
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);

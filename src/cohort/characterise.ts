@@ -77,11 +77,11 @@ export async function storeFacts(store: GraphStore): Promise<StoreFacts> {
   const generation = await store.generation();
   if (hit && hit.generation === generation) return hit.facts;
   const patients = new Map<string, PatientFacts>();
-  for await (const r of store.selectStream(`SELECT ?id ?sex ?age WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id . OPTIONAL { ?p <${HX}sex> ?sex } OPTIONAL { ?p <${HX}ageAtLastEncounterYears> ?age } }`)) {
+  for await (const r of store.selectStream(`SELECT ?id ?sex ?age WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id . OPTIONAL { ?p <${HX}sex> ?sex } OPTIONAL { ?p <${HX}ageAtLastEncounterYears> ?age } }`, { lexical: true })) {
     patients.set(r.id!, { id: r.id!, sex: r.sex ?? 'UNKNOWN_SEX', age: r.age === undefined ? undefined : Number(r.age), terms: [], genes: [], diseases: [] });
   }
   const each = async (sparql: string, push: (f: PatientFacts, v: string) => void): Promise<void> => {
-    for await (const r of store.selectStream(sparql)) {
+    for await (const r of store.selectStream(sparql, { lexical: true })) {
       const f = patients.get(r.id!);
       if (f && r.v) push(f, r.v);
     }

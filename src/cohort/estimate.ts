@@ -21,8 +21,8 @@ export async function cardinalities(store: GraphStore): Promise<Cardinalities> {
   const hit = cache.get(store);
   if (hit && hit.generation === generation) return hit.stats;
   const counts = async (sparql: string, key: (v: string) => string): Promise<Map<string, number>> =>
-    new Map((await store.select(sparql)).map((r) => [key(r.k!), Number(r.n)]));
-  const [row] = await store.select(`SELECT (COUNT(?p) AS ?n) WHERE { ?p a <${HX}Patient> }`);
+    new Map((await store.select(sparql, { lexical: true })).map((r) => [key(r.k!), Number(r.n)]));
+  const [row] = await store.select(`SELECT (COUNT(?p) AS ?n) WHERE { ?p a <${HX}Patient> }`, { lexical: true });
   const stats: Cardinalities = {
     patients: Number(row?.n ?? 0),
     observed: await counts(`SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasPhenotype> ?k } GROUP BY ?k`, (v) => oboCurie(v) ?? v),

@@ -31,7 +31,7 @@ export async function evaluateCohort(store: GraphStore, ontology: Ontology, defi
   const started = performance.now();
   const cohort = 'root' in definition ? definition : resolveDefinition(definition, ontology);
   const sparql = compileCohort(cohort, { cardinalities: await cardinalities(store), ...options });
-  const patients = [...new Set((await store.select(sparql)).map((r) => r.id!))].sort();
+  const patients = [...new Set((await store.select(sparql, { lexical: true })).map((r) => r.id!))].sort();
   return { count: patients.length, patients, sparql, cohort, warnings: cohort.warnings, ms: performance.now() - started };
 }
 

@@ -48,7 +48,7 @@ async function leafHits(store: GraphStore, ontology: Ontology, cohort: ResolvedC
     const { sparql, evidence } = compileLeaf(leaf);
     const byPatient = new Map<string, Evidence[]>();
     const variable = evidence?.slice(1);
-    for await (const row of store.selectStream(sparql)) {
+    for await (const row of store.selectStream(sparql, { lexical: true })) {
       const list = byPatient.get(row.id!) ?? [];
       if (variable && row[variable] !== undefined) list.push(toEvidence(row[variable]!, ontology));
       byPatient.set(row.id!, list);

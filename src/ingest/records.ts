@@ -87,9 +87,9 @@ export async function ingestRecords(store: GraphStore, entries: RecordEntry[], p
   const validator = options.validator ?? ShapeValidator.fromFile();
   const batchSize = options.batchSize ?? 25;
   const known = new Map<string, string>();
-  for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?r a <${HX}Record> ; <${HX}recordId> ?id ; <${HX}contentHash> ?h }`)) known.set(r.id!, r.h!);
+  for await (const r of store.selectStream(`SELECT ?id ?h WHERE { ?r a <${HX}Record> ; <${HX}recordId> ?id ; <${HX}contentHash> ?h }`, { lexical: true })) known.set(r.id!, r.h!);
   const patients = new Set<string>();
-  for await (const r of store.selectStream(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id }`)) patients.add(r.id!);
+  for await (const r of store.selectStream(`SELECT ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id }`, { lexical: true })) patients.add(r.id!);
   const summary: RecordIngestSummary = { total: entries.length + problems.length, read: 0, accepted: 0, unchanged: 0, rejected: 0, bytes: 0, patientsCreated: 0, records: {}, rejections: [], seconds: 0 };
   const context = new HarmonizeContext(options.config);
   let pending: { entry: RecordEntry; graph: string; quads: Quad[]; shared: Quad[]; stub?: { graph: string; quads: Quad[] } }[] = [];

@@ -193,14 +193,14 @@ function group<T>(map: Map<string, T[]>, key: string, value: T): void {
 /** Every patient of the store: its id and IRI, sorted by id. */
 export async function listPatients(store: GraphStore): Promise<{ id: string; iri: string }[]> {
   const out = new Map<string, string>();
-  for await (const r of store.selectStream(`SELECT ?p ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id }`)) out.set(r.id!, r.p!);
+  for await (const r of store.selectStream(`SELECT ?p ?id WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id }`, { lexical: true })) out.set(r.id!, r.p!);
   return [...out].map(([id, iri]) => ({ id, iri })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Every record of the store: its id, IRI and patient id, sorted by id. */
 export async function listRecords(store: GraphStore): Promise<{ id: string; iri: string; patient: string }[]> {
   const out = new Map<string, { id: string; iri: string; patient: string }>();
-  for await (const r of store.selectStream(`SELECT ?r ?id ?pid WHERE { ?r a <${HX}Record> ; <${HX}recordId> ?id ; <${HX}patient> ?p . ?p <${HX}id> ?pid }`)) {
+  for await (const r of store.selectStream(`SELECT ?r ?id ?pid WHERE { ?r a <${HX}Record> ; <${HX}recordId> ?id ; <${HX}patient> ?p . ?p <${HX}id> ?pid }`, { lexical: true })) {
     out.set(r.id!, { id: r.id!, iri: r.r!, patient: r.pid! });
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -47,6 +47,11 @@ export class HttpClient {
       const hint = r.status === 401 || r.status === 403 ? ' (set HARMONIA_SPARQL_USER and HARMONIA_SPARQL_PASSWORD, or HARMONIA_SPARQL_TOKEN, and check the user may write)' : '';
       throw new Error(`${url}: ${what} failed with HTTP ${r.status}${text ? `: ${text}` : ''}${hint}`);
     }
+    if (/^S1TAT$/i.test(r.headers.get('x-sql-state') ?? '')) {
+      // Virtuoso's "anytime" answer: the rows found before its time limit, sent as a success.
+      await r.body?.cancel();
+      throw new Error(`${url}: ${what} was stopped by the server's time limit and answered in part (X-SQL-State S1TAT${r.headers.get('x-sql-message') ? `: ${r.headers.get('x-sql-message')}` : ''}); raise MaxQueryExecutionTime in its [SPARQL] settings`);
+    }
     return r;
   }
 

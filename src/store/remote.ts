@@ -6,9 +6,9 @@ import { DataFactory, Parser, Writer, type Quad } from 'n3';
 import { HX, HXG, HXR, RDF } from '../model/namespaces.js';
 import { Ontology, type OntologyData } from '../ontology/index.js';
 import { HttpClient, type Credentials } from './http.js';
-import { ntriplesTerm, parseJsonResult, plainRow, restoredDatatype, STAND_IN_DATATYPES, streamJsonBindings, writeBindings, writeBoolean, type Term } from './results.js';
+import { ntriplesTerm, parseJsonResult, plainRow, restoredDatatype, STAND_IN_DATATYPES, streamCsvRows, streamJsonBindings, writeBindings, writeBoolean, type Term } from './results.js';
 import type { OpenOptions } from './oxigraph.js';
-import type { GraphStore, QuarantineEntry, ResultFormat, Row, SerializedResult, StatisticsRefresh, StoreBatch } from './types.js';
+import type { GraphStore, QuarantineEntry, ResultFormat, Row, SelectOptions, SerializedResult, StatisticsRefresh, StoreBatch } from './types.js';
 import { mergeQuarantine } from './quarantine.js';
 
 const { namedNode, literal, quad } = DataFactory;
@@ -207,14 +207,21 @@ export class RemoteStore implements GraphStore {
     return parseJsonResult(await r.text());
   }
 
-  async select(sparql: string): Promise<Row[]> {
+  async select(sparql: string, options?: SelectOptions): Promise<Row[]> {
     const rows: Row[] = [];
-    for await (const r of this.selectStream(sparql)) rows.push(r);
+    for await (const r of this.selectStream(sparql, options)) rows.push(r);
     return rows;
   }
 
-  async *selectStream(sparql: string): AsyncGenerator<Row> {
-    const r = await this.post(this.settings.query, 'query', sparql, 'application/sparql-results+json');
+  async *selectStream(sparql: string, options?: SelectOptions): AsyncGenerator<Row> {
+    // Measured on Virtuoso at 416,000 patients: 79,000 to 259,000 patient ids took 1.4-6.1 s as JSON
+    // and 0.2-1.7 s as CSV, nearly all of it the server writing the answer.
+    const csv = options?.lexical === true;
+    const r = await this.post(this.settings.query, 'query', sparql, csv ? 'text/csv, application/sparql-results+json;q=0.5' : 'application/sparql-results+json');
+    if (csv && /^text\/csv/i.test(r.headers.get('content-type') ?? '')) {
+      yield* streamCsvRows(textChunks(r));
+      return;
+    }
     for await (const b of streamJsonBindings(textChunks(r))) yield plainRow(b);
   }
 

@@ -96,6 +96,89 @@ export async function* streamJsonBindings(chunks: AsyncIterable<string>, onHead?
   throw new Error('the SPARQL JSON result ended before its bindings array did (connection cut or query aborted)');
 }
 
+/**
+ * Reads a SPARQL CSV result (RFC 4180: quoted fields with doubled quotes, line breaks inside quotes,
+ * `\n` or `\r\n` rows) row by row as it arrives. CSV keeps only lexical forms: an unquoted empty
+ * field is unbound, a quoted one the empty string (Virtuoso writes `""`; a server that writes the
+ * empty string unquoted makes it read as unbound).
+ */
+export async function* streamCsvRows(chunks: AsyncIterable<string>): AsyncGenerator<Row> {
+  let vars: string[] | undefined;
+  let fields: (string | undefined)[] = [];
+  let field = '';
+  let quoted = false;
+  let inQuotes = false;
+  let pendingQuote = false; // a quote inside quotes: closes the field unless the next one is a quote
+  let pendingCr = false;
+  const endField = (): void => {
+    fields.push(quoted || field !== '' ? field : undefined);
+    field = '';
+    quoted = false;
+  };
+  const endRow = (): Row | undefined => {
+    endField();
+    const row = fields;
+    fields = [];
+    if (!vars) {
+      vars = row.map((v) => v ?? '');
+      return undefined;
+    }
+    if (row.length === 1 && row[0] === undefined && vars.length !== 1) return undefined; // blank line
+    if (row.length !== vars.length) throw new Error(`SPARQL CSV result: a row of ${row.length} fields under ${vars.length} variables`);
+    const out: Row = {};
+    for (let k = 0; k < row.length; k++) if (row[k] !== undefined) out[vars[k]] = row[k];
+    return out;
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let j = 0; j < chunk.length; j++) {
+      const c = chunk.charCodeAt(j);
+      if (inQuotes) {
+        if (pendingQuote) {
+          pendingQuote = false;
+          if (c === 34) {
+            field += '"';
+            from = j + 1;
+            continue;
+          }
+          inQuotes = false; // the quote closed the field: read c as outside quotes below
+        } else {
+          if (c === 34) {
+            field += chunk.slice(from, j);
+            pendingQuote = true;
+          }
+          continue;
+        }
+      }
+      if (pendingCr && c !== 10) throw new Error('SPARQL CSV result: a carriage return outside quotes not followed by a line feed');
+      pendingCr = false;
+      if (c === 34) {
+        if (field !== '' || quoted) throw new Error('SPARQL CSV result: a quote inside an unquoted field');
+        inQuotes = quoted = true;
+        from = j + 1;
+      } else if (c === 44) {
+        endField();
+      } else if (c === 13) {
+        pendingCr = true;
+      } else if (c === 10) {
+        const row = endRow();
+        if (row) yield row;
+      } else {
+        field += chunk[j];
+      }
+      from = j + 1;
+    }
+    if (inQuotes && !pendingQuote) field += chunk.slice(from);
+  }
+  if (inQuotes && !pendingQuote) throw new Error('SPARQL CSV result: the answer ended inside a quoted field (connection cut)');
+  if (pendingQuote) inQuotes = false;
+  if (field !== '' || quoted || fields.length) {
+    const row = endRow();
+    if (row) yield row;
+  }
+  if (!vars) throw new Error('not a SPARQL CSV result (no header row)');
+}
+
 export function parseJsonResult(text: string): { vars: string[]; bindings: Binding[] } | { boolean: boolean } {
   const doc = JSON.parse(text) as { head?: { vars?: string[] }; boolean?: boolean; results?: { bindings: Binding[] } };
   if (typeof doc.boolean === 'boolean') return { boolean: doc.boolean };

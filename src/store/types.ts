@@ -58,6 +58,16 @@ export interface StatisticsRefresh {
   reason?: string;
 }
 
+/** What a caller promises about a SELECT's answer, so a backend may read it a cheaper way. */
+export interface SelectOptions {
+  /**
+   * Every selected variable holds IRIs, strings or numbers (never booleans, blank nodes or the empty
+   * string), read by their lexical form only. A remote backend then reads the server's CSV answer:
+   * Virtuoso writes it 4-6 times faster than its JSON for answers of 80,000-260,000 rows (docs/stores.md).
+   */
+  lexical?: boolean;
+}
+
 export interface GraphStore {
   readonly kind: string;
   /**
@@ -68,9 +78,9 @@ export interface GraphStore {
   /** Where the store lives: a directory or an endpoint URL (for messages and for finding a running server). */
   readonly location: string;
   /** SELECT rows (the union of all graphs is the default graph). */
-  select(sparql: string): Promise<Row[]>;
+  select(sparql: string, options?: SelectOptions): Promise<Row[]>;
   /** SELECT rows one by one, for answers too large to hold twice (as the backend's answer and as rows). */
-  selectStream(sparql: string): AsyncIterable<Row>;
+  selectStream(sparql: string, options?: SelectOptions): AsyncIterable<Row>;
   ask(sparql: string): Promise<boolean>;
   /** Any query, answered in a W3C serialisation. */
   serialize(sparql: string, format: ResultFormat): Promise<SerializedResult>;

@@ -11,7 +11,7 @@ import { openStore, type GraphStore } from '../../../src/store/index.js';
 import { remoteSettings } from '../../../src/store/remote.js';
 import { HttpClient } from '../../../src/store/http.js';
 import { createServer as createHttpServer } from 'node:http';
-import { streamJsonBindings, writeBindings, type Binding } from '../../../src/store/results.js';
+import { streamCsvRows, streamJsonBindings, writeBindings, type Binding } from '../../../src/store/results.js';
 import { storeStats } from '../../../src/cli/commands/stats.js';
 import { validateStore } from '../../../src/cli/commands/validate.js';
 import { ShapeValidator } from '../../../src/validate/index.js';
@@ -73,6 +73,21 @@ describe('remote store settings', () => {
       await new Promise((r) => server.close(r));
     }
   });
+  test("a partial answer sent as a success (Virtuoso's anytime timeout, X-SQL-State S1TAT) is an error, not fewer rows", async () => {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv', 'x-sql-state': 'S1TAT', 'x-sql-message': 'RC...: Returning incomplete results, query interrupted by result timeout.' });
+      res.end('"id"\n"P1"\n');
+    });
+    const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
+    try {
+      const http = new HttpClient(undefined, 5000);
+      await expect(http.request(`http://127.0.0.1:${port}/sparql`, { method: 'POST', headers: {}, body: 'query=x' }, 'query'))
+        .rejects.toThrow(/query was stopped by the server's time limit and answered in part \(X-SQL-State S1TAT: RC\.\.\.: Returning incomplete results/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
 
 describe('SPARQL results read and written by us', () => {
@@ -91,6 +106,33 @@ describe('SPARQL results read and written by us', () => {
       expect(vars).toEqual(['a', 'b']);
       expect(rows.map((r) => r.a.value)).toEqual(['x } y { "z" \\ ]', 'http://e/1']);
     }
+  });
+
+  test('CSV rows stream out cut at any point: quotes, commas and line breaks inside quotes; unbound is an unquoted empty field', async () => {
+    // As Virtuoso writes it: quoted header, \n rows, numbers bare, the empty string as "".
+    const doc = '"a","b","c"\n"x ""y"", z","http://e/1",12\n"line\r\nbreak",,""\r\n"","a""b",3\n"last","q",4';
+    for (const size of [1, 2, 5, doc.length]) {
+      async function* chunks() {
+        for (let i = 0; i < doc.length; i += size) yield doc.slice(i, i + size);
+      }
+      const rows = [];
+      for await (const r of streamCsvRows(chunks())) rows.push(r);
+      expect(rows).toEqual([
+        { a: 'x "y", z', b: 'http://e/1', c: '12' },
+        { a: 'line\r\nbreak', c: '' },
+        { a: '', b: 'a"b', c: '3' },
+        { a: 'last', b: 'q', c: '4' },
+      ]);
+    }
+    const read = async (text: string) => {
+      const rows = [];
+      for await (const r of streamCsvRows((async function* () { yield text; })())) rows.push(r);
+      return rows;
+    };
+    expect(await read('id\n\nP1\n')).toEqual([{}, { id: 'P1' }]);
+    await expect(read('"a","b"\n"x"\n')).rejects.toThrow(/a row of 1 fields under 2 variables/);
+    await expect(read('"a"\n"cut')).rejects.toThrow(/ended inside a quoted field/);
+    await expect(read('')).rejects.toThrow(/no header row/);
   });
 
   test('W3C formats, with booleans stored as 0/1 repaired', () => {
@@ -154,6 +196,29 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
     expect(await remote.ask(`ASK { ?p <${HX}id> "nobody" }`)).toBe(false);
     const excluded = await remote.select(`SELECT ?x WHERE { ?f <${HX}excluded> ?x } LIMIT 1`);
     expect(excluded[0].x).toMatch(/^(true|false)$/);
+  });
+
+  test('lexical reads (the server\'s CSV) give the rows JSON gives, ids with quotes, commas and line breaks included', async () => {
+    const odd = 'https://w3id.org/harmonia/graph/test/odd-ids';
+    await remote.update(`INSERT DATA { GRAPH <${odd}> { <urn:odd:1> <${HX}id> "a \\"quoted\\", id" . <urn:odd:2> <${HX}id> "two\\nlines" . <urn:odd:2> <${HX}n> 7 } }`);
+    try {
+      const queries = [
+        `SELECT ?s ?id ?n WHERE { ?s <${HX}id> ?id OPTIONAL { ?s <${HX}n> ?n } }`,
+        `SELECT ?k (COUNT(?p) AS ?n) WHERE { ?p <${HX}hasPhenotype> ?k } GROUP BY ?k`,
+        `SELECT ?id ?sex ?age WHERE { ?p a <${HX}Patient> ; <${HX}id> ?id . OPTIONAL { ?p <${HX}sex> ?sex } OPTIONAL { ?p <${HX}ageAtLastEncounterYears> ?age } }`,
+      ];
+      for (const q of queries) {
+        const [json, csv] = [await remote.select(q), await remote.select(q, { lexical: true })];
+        expect(json.length).toBeGreaterThan(0);
+        expect(sorted(csv)).toEqual(sorted(json));
+      }
+      const ids = (await remote.select(`SELECT ?id WHERE { ?s <${HX}id> ?id }`, { lexical: true })).map((r) => r.id);
+      expect(ids).toEqual(expect.arrayContaining(['a "quoted", id', 'two\nlines']));
+      // The CSV was read: booleans, which lexical reads rule out, come back as Virtuoso stores them (0/1).
+      expect((await remote.select(`SELECT ?x WHERE { ?f <${HX}excluded> ?x } LIMIT 1`, { lexical: true }))[0].x).toMatch(/^[01]$/);
+    } finally {
+      await remote.update(`DROP SILENT GRAPH <${odd}>`);
+    }
   });
 
   test('serialisations: CSV rows, Turtle that parses back, an ASK in JSON', async () => {
