@@ -307,7 +307,7 @@ export class RemoteStore implements GraphStore {
       await this.runUpdates([...existing].map((graph) => ({ text: `DROP SILENT GRAPH <${graph}>`, triples: 0, graph })));
       // Loads of different files touch different graphs: with HARMONIA_SPARQL_PARALLEL > 1 they run side
       // by side (one TTLP uses one server thread); one that loses a deadlock stored nothing and is retried.
-      await this.inParallel(written, (name) => this.retryDeadlock(() => this.bulkLoad(folder, name)));
+      await this.inParallel(written, (name) => retryConflicts(() => this.bulkLoad(folder, name)));
       await this.runUpdates(this.insertOps(files.defaultGraph));
     } finally {
       await Promise.all(written.map((name) => rm(join(folder.local, name), { force: true })));
@@ -501,21 +501,9 @@ export class RemoteStore implements GraphStore {
   }
 
 
-  /** One update request, tried again when the server reports a deadlock (Virtuoso does on a fresh database). */
+  /** One update request, tried again when it loses a conflict with another (Virtuoso's deadlocks on a fresh database). */
   private async update1(text: string): Promise<void> {
-    await this.retryDeadlock(async () => void (await this.post(this.settings.update, 'update', text, '*/*')));
-  }
-
-  /** Runs `work` again (up to 4 times in all) when the server reports a deadlock: it rolled back the loser. */
-  private async retryDeadlock(work: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (e) {
-        if (attempt >= 4 || !/deadlock|SR172|40001/i.test((e as Error).message)) throw e;
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
-    }
+    await retryConflicts(async () => void (await this.post(this.settings.update, 'update', text, '*/*')));
   }
 
   async quarantine(): Promise<QuarantineEntry[]> {
@@ -599,6 +587,26 @@ export class RemoteStore implements GraphStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Failures where the server rolled the loser of two concurrent writes back, so sending it again is
+ * safe: a deadlock, and two loads adding the same new datatype, language or IRI to Virtuoso's
+ * dictionaries at once (seen with HARMONIA_SPARQL_PARALLEL=2 on a fresh database: SR197, "Non unique
+ * primary key on DB.DBA.RDF_DATATYPE").
+ */
+const CONFLICT = /deadlock|SR172|40001|SR197: Non unique primary key on DB\.DBA\.RDF_(DATATYPE|LANGUAGE|IRI|PREFIX)/i;
+
+/** Runs `work` again (up to 4 times in all) while it fails by a conflict the server rolled back. */
+export async function retryConflicts(work: () => Promise<void>, pauseMs = 200): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (attempt >= 4 || !CONFLICT.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, pauseMs * attempt));
+    }
+  }
 }
 
 async function* textChunks(r: Response): AsyncGenerator<string> {

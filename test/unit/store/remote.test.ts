@@ -8,7 +8,7 @@ import { HX } from '../../../src/model/index.js';
 import { QueryEngine } from '../../../src/query/index.js';
 import { profilesFromStore } from '../../../src/retrieve/index.js';
 import { openStore, type GraphStore } from '../../../src/store/index.js';
-import { remoteSettings } from '../../../src/store/remote.js';
+import { remoteSettings, retryConflicts } from '../../../src/store/remote.js';
 import { HttpClient } from '../../../src/store/http.js';
 import { createServer as createHttpServer } from 'node:http';
 import { streamCsvRows, streamJsonBindings, writeBindings, type Binding } from '../../../src/store/results.js';
@@ -72,6 +72,24 @@ describe('remote store settings', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+  test('a write that lost a conflict the server rolled back is sent again; other failures are not', async () => {
+    const failing = (messages: string[]) => {
+      let calls = 0;
+      return { work: async () => { calls++; const m = messages.shift(); if (m) throw new Error(m); }, calls: () => calls };
+    };
+    const race = failing(['http://h/sparql-auth: query failed with HTTP 500: Virtuoso 23000 Error SR197: Non unique primary key on DB.DBA.RDF_DATATYPE. SPARQL query: SELECT (<sql:TTLP>(…))']);
+    await retryConflicts(race.work, 1);
+    expect(race.calls()).toBe(2);
+    const deadlock = failing(['Virtuoso 40001 Error SR172: Transaction deadlocked', 'Virtuoso 40001 Error SR172: Transaction deadlocked']);
+    await retryConflicts(deadlock.work, 1);
+    expect(deadlock.calls()).toBe(3);
+    const other = failing(['Virtuoso 23000 Error SR197: Non unique primary key on DB.DBA.SOME_TABLE']);
+    await expect(retryConflicts(other.work, 1)).rejects.toThrow(/SOME_TABLE/);
+    expect(other.calls()).toBe(1);
+    const always = failing(Array(5).fill('Transaction deadlocked'));
+    await expect(retryConflicts(always.work, 1)).rejects.toThrow(/deadlocked/);
+    expect(always.calls()).toBe(4);
   });
   test("a partial answer sent as a success (Virtuoso's anytime timeout, X-SQL-State S1TAT) is an error, not fewer rows", async () => {
     const server = createHttpServer((_req, res) => {
