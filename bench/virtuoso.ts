@@ -15,7 +15,12 @@ export interface Virtuoso {
   /** The database folder, readable by the server (it is in DirsAllowed). */
   dir: string;
   isql(sql: string): string;
-  stop(): Promise<void>;
+  /**
+   * Stops the server by signal, which Virtuoso answers with a quick shutdown (no checkpoint). A kept
+   * database (a `dir` given) is checkpointed first unless `checkpoint` is false, so the next start does
+   * not replay the whole transaction log (7 GB after 300,000 patients: minutes).
+   */
+  stop(options?: { checkpoint?: boolean }): Promise<void>;
 }
 
 export const DEFAULT_BUFFERS = 170_000;
@@ -98,9 +103,16 @@ export async function startVirtuoso(dir?: string, options: { httpPort?: number; 
   const child: ChildProcess = spawn(VIRTUOSO_BINARY, ['+foreground', '+configfile', join(dir, 'virtuoso.ini')], { cwd: dir, stdio: 'ignore' });
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  const stop = async (): Promise<void> => {
+  const stop = async (options: { checkpoint?: boolean } = {}): Promise<void> => {
     process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
+      if (!own && options.checkpoint !== false) {
+        try {
+          isql('checkpoint');
+        } catch {
+          // a server that cannot checkpoint still stops; its next start replays the log
+        }
+      }
       child.kill('SIGTERM');
       await new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
     }

@@ -188,9 +188,18 @@ export class RemoteStore implements GraphStore {
     try {
       const r = await this.post(this.settings.update, 'query', `SELECT (<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0) AS ?done) WHERE { }`, 'application/sparql-results+json');
       await r.text();
-      return { engine: 'virtuoso', refreshed: true, seconds: seconds() };
     } catch (e) {
       return { engine: 'virtuoso', refreshed: false, seconds: seconds(), reason: refusal((e as Error).message) };
+    }
+    // Virtuoso 7.2 replays statistics it finds in its transaction log badly: a restart before the next
+    // checkpoint (a crash, or a stop by signal, which skips it) fails with SQ156 "sqlo table has no
+    // index" and the server may not start. A checkpoint now writes them into the database.
+    try {
+      const r = await this.post(this.settings.update, 'query', 'SELECT (<bif:exec>("checkpoint") AS ?done) WHERE { }', 'application/sparql-results+json');
+      await r.text();
+      return { engine: 'virtuoso', refreshed: true, checkpointed: true, seconds: seconds() };
+    } catch (e) {
+      return { engine: 'virtuoso', refreshed: true, checkpointed: false, seconds: seconds(), reason: `the checkpoint after it failed (${refusal((e as Error).message)}); run checkpoint; in isql before the server restarts` };
     }
   }
 

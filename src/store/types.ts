@@ -54,6 +54,8 @@ export type Row = Record<string, string | undefined>;
 export interface StatisticsRefresh {
   engine: string;
   refreshed: boolean;
+  /** Whether the server wrote them into its database at once (Virtuoso: a checkpoint; see refreshStatistics). */
+  checkpointed?: boolean;
   seconds: number;
   reason?: string;
 }

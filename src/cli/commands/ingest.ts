@@ -134,7 +134,7 @@ async function refreshStatistics(store: GraphStore, summary: IngestSummary | und
   if (when === 'auto' && (!summary || summary.triplesAdded === 0 || summary.triplesAdded < 0.1 * summary.storeTriples)) return undefined;
   const r = await store.refreshStatistics();
   if (!r) return undefined;
-  if (r.refreshed) process.stderr.write(`${r.engine}: query statistics recomputed after this ingest (${r.seconds} s); cohort queries need them (docs/stores.md)\n`);
+  if (r.refreshed) process.stderr.write(`${r.engine}: query statistics recomputed after this ingest (${r.seconds} s); cohort queries need them (docs/stores.md)${r.reason ? `; but ${r.reason}` : ''}\n`);
   else process.stderr.write(`note: ${r.engine}'s query statistics are out of date after this ingest, which makes cohort queries 5-30x slower, and this user may not recompute them (${r.reason}); as dba in isql run DB.DBA.SYS_STAT_ANALYZE ('DB.DBA.RDF_QUAD', 0, 0); or let Harmonia write as a user allowed to (docs/stores.md)\n`);
   return r;
 }
