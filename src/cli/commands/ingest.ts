@@ -135,7 +135,7 @@ async function refreshStatistics(store: GraphStore, summary: IngestSummary | und
   const r = await store.refreshStatistics();
   if (!r) return undefined;
   if (r.refreshed) process.stderr.write(`${r.engine}: query statistics recomputed after this ingest (${r.seconds} s); cohort queries need them (docs/stores.md)${r.reason ? `; but ${r.reason}` : ''}\n`);
-  else process.stderr.write(`note: ${r.engine}'s query statistics are out of date after this ingest, which makes cohort queries 5-30x slower, and this user may not recompute them (${r.reason}); as dba in isql run DB.DBA.SYS_STAT_ANALYZE ('DB.DBA.RDF_QUAD', 0, 0); or let Harmonia write as a user allowed to (docs/stores.md)\n`);
+  else process.stderr.write(`note: ${r.engine}'s query statistics are out of date after this ingest, which makes cohort queries 5-30x slower, and this user may not recompute them (${r.reason}); as dba in isql run DB.DBA.SYS_STAT_ANALYZE ('DB.DBA.RDF_QUAD', 0, 0); checkpoint; (without the checkpoint a restart can leave Virtuoso failing every query with SQ156) or let Harmonia write as a user allowed to (docs/stores.md)\n`);
   return r;
 }
 
