@@ -186,8 +186,7 @@ export class RemoteStore implements GraphStore {
     const started = performance.now();
     const seconds = () => Math.round((performance.now() - started) / 100) / 10;
     try {
-      const r = await this.post(this.settings.update, 'query', `SELECT (<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0) AS ?done) WHERE { }`, 'application/sparql-results+json');
-      await r.text();
+      await this.callSql(`<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0)`);
     } catch (e) {
       return { engine: 'virtuoso', refreshed: false, seconds: seconds(), reason: refusal((e as Error).message) };
     }
@@ -195,12 +194,17 @@ export class RemoteStore implements GraphStore {
     // checkpoint (a crash, or a stop by signal, which skips it) fails with SQ156 "sqlo table has no
     // index" and the server may not start. A checkpoint now writes them into the database.
     try {
-      const r = await this.post(this.settings.update, 'query', 'SELECT (<bif:exec>("checkpoint") AS ?done) WHERE { }', 'application/sparql-results+json');
-      await r.text();
+      await this.callSql('<bif:exec>("checkpoint")');
       return { engine: 'virtuoso', refreshed: true, checkpointed: true, seconds: seconds() };
     } catch (e) {
       return { engine: 'virtuoso', refreshed: true, checkpointed: false, seconds: seconds(), reason: `the checkpoint after it failed (${refusal((e as Error).message)}); run checkpoint; in isql before the server restarts` };
     }
+  }
+
+  /** Calls a Virtuoso SQL procedure or function through SPARQL on the update endpoint (the user that may), its answer read and dropped. */
+  private async callSql(expression: string): Promise<void> {
+    const r = await this.post(this.settings.update, 'query', `SELECT (${expression} AS ?done) WHERE { }`, 'application/sparql-results+json');
+    await r.text();
   }
 
   private async post(url: string, field: 'query' | 'update', text: string, accept: string): Promise<Response> {
@@ -378,8 +382,7 @@ export class RemoteStore implements GraphStore {
   /** One file loaded by the server: DB.DBA.TTLP on its content, called through SPARQL. */
   private async bulkLoad(folder: BulkFolder, name: string): Promise<void> {
     const path = ntriplesTerm({ type: 'literal', value: posix.join(folder.server, name) });
-    const r = await this.post(this.settings.update, 'query', `SELECT (<sql:TTLP>(<bif:file_to_string_output>(${path}), "", ${ntriplesTerm({ type: 'literal', value: `${ADMIN_GRAPH}/bulk` })}, ${TTLP_NQUADS}) AS ?loaded) WHERE { }`, 'application/sparql-results+json');
-    await r.text();
+    await this.callSql(`<sql:TTLP>(<bif:file_to_string_output>(${path}), "", ${ntriplesTerm({ type: 'literal', value: `${ADMIN_GRAPH}/bulk` })}, ${TTLP_NQUADS})`);
   }
 
   /**
