@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     log(`${rep.patients} patients from ${rep.originals} originals in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
     virtuoso = await startVirtuoso(reuse ?? keep ?? join(work, 'virtuoso'), { buffers, checkpointMinutes });
-    let pid = virtuoso.pid;
+    const pid = virtuoso.pid;
     sampler = setInterval(() => void (virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid))), 2000);
     // Written as the dba through the authenticated endpoint, as docs/stores.md advises, so that each
     // ingest that grows the store by a tenth or more recomputes Virtuoso's planning statistics.
@@ -223,14 +223,6 @@ async function main(): Promise<void> {
     t = performance.now();
     const again = JSON.parse((await harmonia(['ingest', '--store', remote.location, '--statistics', statistics === 'end' ? 'always' : statistics, '--json', join(work, 'again.jsonl')], remote.env)).stdout) as { accepted: number; unchanged: number; storeTriples: number; statistics?: Part['statistics'] };
     const againS = (performance.now() - t) / 1000;
-    if (reuse) {
-      // Virtuoso 7.2: statistics recomputed after a restart made some queries fail, intermittently, with
-      // SQ156 "sqlo table has no index"; a further restart cleared it, though not every time (docs/stores.md).
-      virtuosoPeak = Math.max(virtuosoPeak, peakOf(pid));
-      await virtuoso.stop();
-      virtuoso = await startVirtuoso(reuse, { buffers, checkpointMinutes, httpPort: Number(new URL(virtuoso.endpoint).port) });
-      pid = virtuoso.pid;
-    }
     const rQ = await measureQueries(remote);
     clearInterval(sampler);
     sampler = undefined;
