@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createServer } from 'node:net';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -352,6 +353,35 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
         else process.env[k] = v;
       }
     }
+  });
+
+  test("graphs are emptied by DELETE WHERE on Virtuoso, never by DROP GRAPH (whose cost there grows with the whole store), with the same result", async () => {
+    // Measured: a DROP of a three-triple graph took 37 ms at 0.6 million triples and 112 ms at 2.3
+    // million, and kept about 5 MiB of the server's memory each time; the store's own graph is rewritten
+    // after every ingest batch and every changed patient replaces its graph.
+    const sent: string[] = [];
+    const real = globalThis.fetch;
+    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async (url, init) => {
+      if (typeof init?.body === 'string') sent.push(decodeURIComponent(init.body.replace(/\+/g, ' ')));
+      return real(url, init);
+    });
+    try {
+      const writer = await openStore(virtuoso.location, { write: true });
+      const graph = 'https://w3id.org/harmonia/graph/patient/P-B';
+      const before = await writer.graphQuads(graph);
+      const { namedNode, literal, quad } = DataFactory;
+      const replacement = [before[0], quad(before[0].subject, namedNode(`${HX}marker`), literal('x'), before[0].graph)];
+      await writer.commit({ replace: new Map([[graph, replacement]]), add: [], rejected: [], accepted: [] });
+      expect((await writer.graphQuads(graph)).length).toBe(2);
+      await writer.commit({ replace: new Map([[graph, before]]), add: [], rejected: [], accepted: [] });
+      expect((await writer.graphQuads(graph)).length).toBe(before.length);
+      expect(await writer.ask(`ASK { GRAPH <${graph}> { ?s <${HX}marker> ?m } }`)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    const updates = sent.filter((b) => b.startsWith('update='));
+    expect(updates.filter((b) => /DELETE WHERE \{ GRAPH <https:\/\/w3id\.org\/harmonia\/graph\/patient\/P-B>/.test(b))).toHaveLength(2);
+    expect(updates.filter((b) => /DROP/i.test(b))).toEqual([]);
   });
 });
 
