@@ -323,7 +323,7 @@ async function main(): Promise<void> {
     });
     rows.push({ measure: 'Virtuoso start (fresh database) until it answers ASK, wall s', value: `${round(virtuosoStartS, 1)} s`, anchor: '', ratio: '' });
     notes.push(
-      'Same process, same data, same run: the embedded store is Oxigraph (WASM) in this process; the remote store is Virtuoso (Debian virtuoso-opensource 7.2) on 127.0.0.1, configured as bench/virtuoso.ts (NumberOfBuffers 170000, MaxQueryMem 1G, ThreadsPerQuery 2, ResultSetMaxRows 10000000), written by SPARQL Update (DROP SILENT GRAPH + INSERT DATA per patient graph).',
+      'Same process, same data, same run: the embedded store is Oxigraph (WASM) in this process; the remote store is Virtuoso (Debian virtuoso-opensource 7.2) on 127.0.0.1, configured as bench/virtuoso.ts (NumberOfBuffers 170000, MaxQueryMem 1G, ThreadsPerQuery 2, ResultSetMaxRows 10000000), written by SPARQL Update (per patient graph, DELETE WHERE to empty it, as Harmonia does on Virtuoso, and INSERT DATA).',
       'The benchmark process RSS includes both the embedded store and the client side of the remote one (HTTP, JSON parsing); Virtuoso\'s own memory is its process\'s VmHWM. Both share the machine\'s cores during every measurement.',
       `The whole benchmark took ${round(seconds(started), 0)} s.`,
     );
