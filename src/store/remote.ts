@@ -292,9 +292,9 @@ export class RemoteStore implements GraphStore {
       await this.inParallel([...batch.replace], ([graph, quads]) => this.replaceGraph(graph, quads));
       await this.runUpdates(this.insertOps(batch.add));
     } else {
-      // Every replaced graph (drop, then its inserts) and the shared triples, packed into few requests.
-      // One unit per graph: its DROP (only if it exists: dropping a graph that does not exist still
-      // costs the server a scan, and most graphs of an ingest are new) and its inserts, kept in order.
+      // Every replaced graph (emptied, then its inserts) and the shared triples, packed into few requests.
+      // One unit per graph: its clearGraph update (only if it exists: emptying a graph that does not
+      // exist still costs the server work, and most graphs of an ingest are new) and its inserts, in order.
       const existing = await this.existingGraphs([...batch.replace.keys()]);
       const units = new Map<string, UpdateOp[]>();
       for (const [graph, quads] of batch.replace) units.set(graph, [...(existing.has(graph) ? [{ text: this.clearGraph(graph), triples: 0, graph }] : []), ...this.insertOps(quads)]);
