@@ -32,13 +32,16 @@ const BULK_FILE_BYTES = 64 << 20;
 const TTLP_NQUADS = 512;
 
 /**
- * What every triple of a named graph has in common, where known: its subject, and one of a few
- * predicates. Lets Virtuoso find them by index when the graph is emptied (see clearGraph).
+ * What every triple of a named graph has in common, where known: one of a few predicates, and maybe
+ * one subject. Lets Virtuoso find them by index when the graph is emptied (see clearGraph).
  */
 interface GraphShape {
   subject?: string;
-  predicates?: string[];
+  predicates: string[];
 }
+
+/** The scratch graphs of the probes: one triple, <STORE> hx:probe "…". */
+const PROBE_GRAPH: GraphShape = { subject: STORE, predicates: [`${HX}probe`] };
 
 interface UpdateOp {
   text: string;
@@ -179,11 +182,10 @@ export class RemoteStore implements GraphStore {
    * store's own graph and every changed patient replaces its graph: so `only` says what the triples of
    * the graph share wherever the caller knows it, and the rest go by VALUES.
    */
-  private clearGraph(graph: string, only: GraphShape = {}): string {
+  private clearGraph(graph: string, only?: GraphShape): string {
     if (this.engine !== 'virtuoso') return `DROP SILENT GRAPH <${graph}>`;
-    const s = only.subject ? `<${only.subject}>` : '?s';
-    if (only.predicates?.length) return only.predicates.map((p) => `DELETE WHERE { GRAPH <${graph}> { ${s} <${p}> ?o } }`).join(' ;\n');
-    if (only.subject) return `DELETE WHERE { GRAPH <${graph}> { ${s} ?p ?o } }`;
+    const s = only?.subject ? `<${only.subject}>` : '?s';
+    if (only) return only.predicates.map((p) => `DELETE WHERE { GRAPH <${graph}> { ${s} <${p}> ?o } }`).join(' ;\n');
     return `DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { <${graph}> } GRAPH ?g { ?s ?p ?o } }`;
   }
 
@@ -198,7 +200,7 @@ export class RemoteStore implements GraphStore {
     }
     const r = await this.post(this.settings.query, 'query', `SELECT ?v WHERE { GRAPH <${g}> { <${STORE}> <${HX}probe> ?v } }`, 'application/sparql-results+json');
     const result = parseJsonResult(await r.text());
-    await this.post(this.settings.update, 'update', this.clearGraph(g, { subject: STORE, predicates: [`${HX}probe`] }), '*/*');
+    await this.post(this.settings.update, 'update', this.clearGraph(g, PROBE_GRAPH), '*/*');
     return !('bindings' in result) || result.bindings[0]?.v?.value !== written;
   }
 
@@ -426,7 +428,7 @@ export class RemoteStore implements GraphStore {
     try {
       await this.bulkLoad(folder, name);
       if (!(await this.ask(`ASK { GRAPH <${graph}> { <${STORE}> <${HX}probe> "${token}" } }`))) throw new Error('the probe file loaded, but its triple is not in the store');
-      await this.post(this.settings.update, 'update', this.clearGraph(graph, { subject: STORE, predicates: [`${HX}probe`] }), '*/*');
+      await this.post(this.settings.update, 'update', this.clearGraph(graph, PROBE_GRAPH), '*/*');
     } catch (e) {
       throw new Error(`HARMONIA_SPARQL_BULK_DIR: Virtuoso could not load ${posix.join(folder.server, name)}, written to ${join(folder.local, name)}: ${refusal((e as Error).message)}. `
         + 'The folder must be listed in DirsAllowed of virtuoso.ini, be the same folder on both sides (HARMONIA_SPARQL_BULK_DIR_SERVER names it as the server sees it), '
@@ -448,7 +450,7 @@ export class RemoteStore implements GraphStore {
   }
 
   /** Replaces a named graph with these quads; `only` as for clearGraph. */
-  private async replaceGraph(graph: string, quads: Quad[], only: GraphShape = {}): Promise<void> {
+  private async replaceGraph(graph: string, quads: Quad[], only?: GraphShape): Promise<void> {
     if (this.settings.graphStore && quads.length) {
       const body = quads.map((q) => `${this.term(q.subject)} ${this.term(q.predicate)} ${this.term(q.object)} .\n`).join('');
       await this.http.request(`${this.settings.graphStore}${this.settings.graphStore.includes('?') ? '&' : '?'}graph=${encodeURIComponent(graph)}`, {
