@@ -217,7 +217,7 @@ async function ingestDocuments(store: GraphStore, documents: DocumentSource, opt
       const chunk = graphs.slice(i, i + 500);
       for (const g of chunk) asked.add(g);
       const values = chunk.map((g) => `<${patientIri(ids.get(g)!)}>`).join(' ');
-      for await (const r of store.selectStream(`SELECT ?g ?h WHERE { VALUES ?p { ${values} } GRAPH ?g { ?p <${HX}contentHash> ?h } }`, { lexical: true })) {
+      for await (const r of store.selectStream(`SELECT ?g ?h WHERE { VALUES ?p { ${values} } GRAPH ?g { ?p <${HX}contentHash> ?h } }`, { lexical: true, bySubject: true })) {
         known.set(r.g!, r.h!);
         previous.add(r.g!);
       }
