@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 
 /** HTTP credentials of a remote store: a bearer token, or a user and password (Basic or Digest, as the server asks). */
 export type Credentials = { token: string } | { user: string; password: string };
@@ -8,6 +11,15 @@ const RESENDABLE = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CL
 const SEND_ATTEMPTS = 3;
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+/**
+ * undici, behind Node's fetch, stops waiting for a server's headers (and between body chunks) after
+ * 300 s whatever the request's signal allows: a longer limit goes through node:http instead (longFetch).
+ */
+const FETCH_WAIT_LIMIT_MS = 300_000;
+
+/** fetch's options, and a time limit of this request's own (the client's otherwise). */
+export type StoreRequest = RequestInit & { headers: Record<string, string>; timeoutMs?: number };
 
 /**
  * fetch with the store's credentials, a time limit, and one clear error per failure (the URL, what
@@ -22,7 +34,7 @@ export class HttpClient {
     private readonly timeoutMs: number,
   ) {}
 
-  async request(url: string, init: RequestInit & { headers: Record<string, string> }, what: string): Promise<Response> {
+  async request(url: string, init: StoreRequest, what: string): Promise<Response> {
     let r = await this.send(url, init, what);
     if (r.status === 401 && this.credentials && 'user' in this.credentials) {
       let challenge = r.headers.get('www-authenticate') ?? '';
@@ -55,15 +67,18 @@ export class HttpClient {
     return r;
   }
 
-  private async send(url: string, init: RequestInit & { headers: Record<string, string> }, what: string, authorize = true): Promise<Response> {
+  private async send(url: string, request: StoreRequest, what: string, authorize = true): Promise<Response> {
+    const { timeoutMs, ...init } = request;
+    const limit = timeoutMs ?? this.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const headers = { ...init.headers, ...(authorize ? this.authorization(init.method ?? 'GET', url) : {}) };
       try {
-        return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+        if (limit > FETCH_WAIT_LIMIT_MS) return await longFetch(url, { ...init, headers }, limit);
+        return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(limit) });
       } catch (e) {
-        const err = e as Error & { cause?: { code?: string; message?: string } };
-        if (err.name === 'TimeoutError') throw new Error(`${url}: ${what} took longer than ${this.timeoutMs} ms (HARMONIA_SPARQL_TIMEOUT_MS)`);
-        const code = err.cause?.code ?? '';
+        const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+        if (err.name === 'TimeoutError') throw new Error(`${url}: ${what} took longer than ${limit} ms${timeoutMs === undefined ? ' (HARMONIA_SPARQL_TIMEOUT_MS)' : ''}`);
+        const code = err.cause?.code ?? err.code ?? '';
         // A kept-alive connection the server closed just as it was reused fails before the server saw the
         // request; every request we send is a query or an idempotent graph write, so sending it again is safe.
         if (attempt < SEND_ATTEMPTS && RESENDABLE.has(code) && typeof init.body !== 'object') {
@@ -101,4 +116,33 @@ function parseChallenge(header: string): { realm: string; nonce: string; qop?: s
   const out: Record<string, string> = {};
   for (const m of header.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]+))/g)) out[m[1].toLowerCase()] = m[2] ?? m[3];
   return { realm: out.realm ?? '', nonce: out.nonce ?? '', qop: out.qop, opaque: out.opaque, algorithm: out.algorithm };
+}
+
+/**
+ * One HTTP exchange by node:http(s), answered as a fetch Response whose body streams, for time limits
+ * that undici's own (FETCH_WAIT_LIMIT_MS) would cut short. The limit covers the whole exchange, body
+ * included, as AbortSignal.timeout does for fetch; running out fails with a TimeoutError.
+ */
+export function longFetch(url: string, init: RequestInit & { headers: Record<string, string> }, limitMs: number): Promise<Response> {
+  const body = init.body;
+  if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) return Promise.reject(new TypeError('longFetch sends string or byte bodies only'));
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      res.once('end', () => clearTimeout(timer));
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) headers.append(k, x);
+      const status = res.statusCode ?? 502;
+      // A Response of these statuses may have no body.
+      const empty = [101, 204, 205, 304].includes(status);
+      if (empty) res.resume();
+      resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage, headers }));
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no complete answer within ${limitMs} ms`), { name: 'TimeoutError' })), limitMs);
+    req.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body ?? undefined);
+  });
 }

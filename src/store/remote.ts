@@ -28,6 +28,8 @@ const BLOCK_TRIPLES = 2000;
 const REQUEST_TRIPLES = 8000;
 /** Bytes of N-Quads per bulk file (one atomic load each); a graph is never split across files. */
 const BULK_FILE_BYTES = 64 << 20;
+/** Time limit of a statistics refresh and its checkpoint (maintenanceTimeoutMs). */
+const MAINTENANCE_TIMEOUT_MS = 4 * 3600_000;
 /** DB.DBA.TTLP's flag for N-Quads input: each line names its own graph. */
 const TTLP_NQUADS = 512;
 
@@ -216,7 +218,7 @@ export class RemoteStore implements GraphStore {
     const started = performance.now();
     const seconds = () => Math.round((performance.now() - started) / 100) / 10;
     try {
-      await this.callSql(`<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0)`);
+      await this.callSql(`<sql:SYS_STAT_ANALYZE>('DB.DBA.RDF_QUAD', 0, 0)`, this.maintenanceTimeoutMs());
     } catch (e) {
       return { engine: 'virtuoso', refreshed: false, seconds: seconds(), reason: refusal((e as Error).message) };
     }
@@ -224,24 +226,34 @@ export class RemoteStore implements GraphStore {
     // checkpoint (a crash, or a stop by signal, which skips it) fails with SQ156 "sqlo table has no
     // index" and the server may not start. A checkpoint now writes them into the database.
     try {
-      await this.callSql('<bif:exec>("checkpoint")');
+      await this.callSql('<bif:exec>("checkpoint")', this.maintenanceTimeoutMs());
       return { engine: 'virtuoso', refreshed: true, checkpointed: true, seconds: seconds() };
     } catch (e) {
       return { engine: 'virtuoso', refreshed: true, checkpointed: false, seconds: seconds(), reason: `the checkpoint after it failed (${refusal((e as Error).message)}); run checkpoint; in isql before the server restarts` };
     }
   }
 
+  /**
+   * The time limit of a statistics refresh and of the checkpoint after it: both read or write the whole
+   * store, and at 1,000,000 patients (203 million triples) the refresh took longer than the default
+   * limit of queries (5 min); HARMONIA_SPARQL_TIMEOUT_MS counts when it is longer.
+   */
+  private maintenanceTimeoutMs(): number {
+    return Math.max(this.settings.timeoutMs, MAINTENANCE_TIMEOUT_MS);
+  }
+
   /** Calls a Virtuoso SQL procedure or function through SPARQL on the update endpoint (the user that may), its answer read and dropped. */
-  private async callSql(expression: string): Promise<void> {
-    const r = await this.post(this.settings.update, 'query', `SELECT (${expression} AS ?done) WHERE { }`, 'application/sparql-results+json');
+  private async callSql(expression: string, timeoutMs?: number): Promise<void> {
+    const r = await this.post(this.settings.update, 'query', `SELECT (${expression} AS ?done) WHERE { }`, 'application/sparql-results+json', timeoutMs);
     await r.text();
   }
 
-  private async post(url: string, field: 'query' | 'update', text: string, accept: string): Promise<Response> {
+  private async post(url: string, field: 'query' | 'update', text: string, accept: string, timeoutMs?: number): Promise<Response> {
     return this.http.request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept },
       body: `${field}=${encodeURIComponent(text)}`,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     }, field === 'update' ? 'SPARQL Update' : 'query');
   }
 
