@@ -392,13 +392,7 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
     // million, and kept about 5 MiB of the server's memory each time; DELETE WHERE { GRAPH <g> { ?s ?p
     // ?o } } took 1.1 s at 30 million, the graph given by VALUES 64 ms, subject and predicate 2-6 ms. The
     // store's own graph is rewritten after every ingest batch and every changed patient replaces its graph.
-    const sent: string[] = [];
-    const real = globalThis.fetch;
-    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async (url, init) => {
-      if (typeof init?.body === 'string') sent.push(decodeURIComponent(init.body.replace(/\+/g, ' ')));
-      return real(url, init);
-    });
-    try {
+    const sent = await sentBodies(async () => {
       const writer = await openStore(virtuoso.location, { write: true });
       const graph = 'https://w3id.org/harmonia/graph/patient/P-B';
       const before = await writer.graphQuads(graph);
@@ -409,9 +403,7 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
       await writer.commit({ replace: new Map([[graph, before]]), add: [], rejected: [], accepted: [] });
       expect((await writer.graphQuads(graph)).length).toBe(before.length);
       expect(await writer.ask(`ASK { GRAPH <${graph}> { ?s <${HX}marker> ?m } }`)).toBe(false);
-    } finally {
-      spy.mockRestore();
-    }
+    });
     const updates = sent.filter((b) => b.startsWith('update='));
     expect(updates.filter((b) => b.includes('VALUES ?g { <https://w3id.org/harmonia/graph/patient/P-B> } GRAPH ?g { ?s ?p ?o }'))).toHaveLength(2);
     // The store's own graph, rewritten by each commit: by its one subject and its predicates.
@@ -423,21 +415,13 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
   test("a re-ingest looks up the stored content hashes by subject, naming Virtuoso's primary index, and finds the unchanged patients", async () => {
     // Measured at 250,000 patients with statistics from before the load: 1.6-2.9 s per 500 patients
     // as Virtuoso planned it, 10 ms with the index named (SelectOptions.bySubject).
-    const sent: string[] = [];
-    const real = globalThis.fetch;
-    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async (url, init) => {
-      if (typeof init?.body === 'string') sent.push(decodeURIComponent(init.body.replace(/\+/g, ' ')));
-      return real(url, init);
-    });
-    try {
+    const sent = await sentBodies(async () => {
       const writer = await openStore(virtuoso.location, { write: true });
       // P-A was changed by an earlier test of this file, so it alone may be written again.
       const s = await ingestPhenopackets(writer, [join(FIXTURES, 'patients.jsonl')]);
       expect(s.accepted + s.unchanged).toBe(5);
       expect(s.unchanged).toBeGreaterThanOrEqual(4);
-    } finally {
-      spy.mockRestore();
-    }
+    });
     const lookups = sent.filter((b) => b.startsWith('query=') && b.includes(`<${HX}contentHash> ?h`));
     expect(lookups.length).toBeGreaterThan(0);
     for (const q of lookups) expect(q).toMatch(/^query=DEFINE sql:table-option "index RDF_QUAD" SELECT /);
@@ -447,6 +431,22 @@ describeVirtuoso('the remote store on a real Virtuoso answers as the embedded st
     expect(hinted).toEqual(await remote.select(q));
   });
 });
+
+/** The string bodies of the requests `f` sends through fetch, URL-decoded. */
+async function sentBodies(f: () => Promise<void>): Promise<string[]> {
+  const sent: string[] = [];
+  const real = globalThis.fetch;
+  const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async (url, init) => {
+    if (typeof init?.body === 'string') sent.push(decodeURIComponent(init.body.replace(/\+/g, ' ')));
+    return real(url, init);
+  });
+  try {
+    await f();
+  } finally {
+    spy.mockRestore();
+  }
+  return sent;
+}
 
 /** Runs `f` with these environment variables set, then puts the environment back as it was. */
 async function withEnv(vars: Record<string, string>, f: () => Promise<void>): Promise<void> {
