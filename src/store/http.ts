@@ -129,7 +129,8 @@ export function longFetch(url: string, init: RequestInit & { headers: Record<str
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
-      res.once('end', () => clearTimeout(timer));
+      // 'close' also comes when the body is cancelled unread (a 401 before a Digest retry).
+      res.once('close', () => clearTimeout(timer));
       const headers = new Headers();
       for (const [k, v] of Object.entries(res.headers)) for (const x of v === undefined ? [] : [v].flat()) headers.append(k, x);
       const status = res.statusCode ?? 502;
@@ -139,6 +140,8 @@ export function longFetch(url: string, init: RequestInit & { headers: Record<str
       resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage, headers }));
     });
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no complete answer within ${limitMs} ms`), { name: 'TimeoutError' })), limitMs);
+    // The socket keeps the process alive while the exchange lasts; the timer alone must not.
+    timer.unref();
     req.once('error', (e) => {
       clearTimeout(timer);
       reject(e);
